@@ -1,0 +1,32 @@
+// Bun.serve speaks Request/Response natively; this only maps options and shutdown.
+
+import type { Serve } from "./types.js";
+
+interface BunServer {
+  url: URL;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+declare const Bun: {
+  serve(options: {
+    hostname: string;
+    port: number;
+    maxRequestBodySize: number;
+    idleTimeout: number;
+    fetch(request: Request): Promise<Response>;
+  }): BunServer;
+};
+
+export const serve: Serve = async (app, { host, port, maxBodyBytes }) => {
+  const server = Bun.serve({
+    hostname: host,
+    port,
+    maxRequestBodySize: maxBodyBytes,
+    idleTimeout: 120, // seconds; the default (10) cuts off slow clients mid-transfer
+    fetch: (request) => app.fetch(request),
+  });
+  return {
+    url: server.url.href.replace(/\/$/, ""),
+    close: () => server.stop(false),
+    forceClose: () => void server.stop(true),
+  };
+};

@@ -1,0 +1,90 @@
+// The whole service as one web-standard handler: (Request) => Promise<Response>.
+// Runtime adapters turn their native requests into Requests and call fetch().
+
+import type { Deps, Handler } from "./context.js";
+import { errorResponse, HttpError, json } from "./http.js";
+import { Router } from "./router.js";
+import { downloadAsset } from "./routes/assets.js";
+import { health, liveness, readiness } from "./routes/health.js";
+import { latestRelease } from "./routes/latest.js";
+import { openapiDocument } from "./routes/openapi.js";
+import { deletePackage, listPackages } from "./routes/packages.js";
+import { tooLarge, uploadPackage } from "./routes/upload.js";
+import { TooLargeError } from "./storage.js";
+
+export interface App {
+  fetch(request: Request): Promise<Response>;
+  /** Resolves once no request is being handled; used to let uploads clean up on shutdown. */
+  idle(): Promise<void>;
+}
+
+export function createApp(deps: Deps): App {
+  const router = new Router<Handler>()
+    .add("GET", "/health", health)
+    .add("GET", "/healthz", liveness)
+    .add("GET", "/readyz", readiness(deps))
+    .add("GET", "/openapi.yaml", openapiDocument())
+    .add("GET", "/packages", listPackages(deps))
+    .add("DELETE", "/packages/:name", deletePackage(deps))
+    .add("GET", "/assets/:name", downloadAsset(deps))
+    .add("DELETE", "/assets/:name", deletePackage(deps))
+    .add("POST", "/upload", uploadPackage(deps))
+    .add("GET", "/latest", latestRelease(deps));
+
+  const inflight = new Set<Promise<Response>>();
+  let idleWaiters: (() => void)[] = [];
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const match = router.match(request.method, url.pathname);
+    try {
+      switch (match.kind) {
+        case "found":
+          return withCommonHeaders(await match.handler({ request, url, params: match.params }));
+        case "method-not-allowed":
+          throw new HttpError(405, `${request.method} is not allowed here; use ${match.allow.join(", ")}`, { allow: match.allow.join(", ") });
+        case "bad-path":
+          throw new HttpError(400, "the path is not valid percent-encoding");
+        case "not-found":
+          throw new HttpError(404, `nothing at ${url.pathname}; see /openapi.yaml for the API`);
+      }
+    } catch (err) {
+      return withCommonHeaders(toErrorResponse(err, deps));
+    }
+  }
+
+  return {
+    fetch(request) {
+      const pending = handle(request);
+      inflight.add(pending);
+      const done = () => {
+        inflight.delete(pending);
+        if (inflight.size === 0) {
+          for (const wake of idleWaiters) wake();
+          idleWaiters = [];
+        }
+      };
+      pending.then(done, done);
+      return pending;
+    },
+    idle() {
+      return inflight.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
+
+function toErrorResponse(err: unknown, deps: Deps): Response {
+  if (err instanceof HttpError) return errorResponse(err);
+  if (err instanceof TooLargeError) return errorResponse(tooLarge(deps.config.maxUploadSize));
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return errorResponse(new HttpError(507, "the storage volume is full; nothing was stored"));
+  }
+  deps.log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+  return json({ detail: "internal server error; the server log has the details" }, 500);
+}
+
+function withCommonHeaders(response: Response): Response {
+  response.headers.set("x-content-type-options", "nosniff");
+  return response;
+}

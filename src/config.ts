@@ -1,0 +1,240 @@
+// Configuration comes from the environment and an optional YAML file with the
+// same keys in snake_case; the environment wins. parseConfig is pure so that
+// every rule here is unit-tested; loadConfig does the file-system work.
+
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export interface Config {
+  authToken: string;
+  /** Where the token came from; a generated one is printed once at startup. */
+  authTokenSource: "AUTH_TOKEN" | "AUTH_TOKEN_FILE" | "auth_token" | "auth_token_file" | "generated";
+  maxPackages: number; // 0 keeps every package
+  storagePath: string;
+  host: string;
+  port: number;
+  publicUrl: string | null;
+  maxUploadSize: number; // bytes
+  shutdownTimeout: number; // seconds
+  trustProxy: boolean;
+  configPath: string;
+}
+
+export class ConfigError extends Error {
+  constructor(key: string, value: unknown, why: string) {
+    super(`invalid configuration: ${key}=${JSON.stringify(value)}: ${why}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The settings, by environment name; the YAML key is the lower-case name. */
+export const SETTINGS = [
+  "AUTH_TOKEN",
+  "AUTH_TOKEN_FILE",
+  "REQUIRE_AUTH_TOKEN",
+  "MAX_PACKAGES",
+  "STORAGE_PATH",
+  "HOST",
+  "PORT",
+  "PUBLIC_URL",
+  "MAX_UPLOAD_SIZE",
+  "SHUTDOWN_TIMEOUT",
+  "TRUST_PROXY",
+] as const;
+type Setting = (typeof SETTINGS)[number];
+
+export const DEFAULTS = {
+  MAX_PACKAGES: "10",
+  STORAGE_PATH: "./data",
+  HOST: "0.0.0.0",
+  PORT: "8000",
+  MAX_UPLOAD_SIZE: "1GiB",
+  SHUTDOWN_TIMEOUT: "25",
+  TRUST_PROXY: "false",
+  REQUIRE_AUTH_TOKEN: "false",
+  CONFIG_PATH: "config.yaml",
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+/** What loadConfig read from disk, handed to the pure parser. */
+export interface Sources {
+  env: Env;
+  /** Text of the YAML file, or null when there is none. */
+  yamlText: string | null;
+  configPath: string;
+  /** Reads AUTH_TOKEN_FILE; injected so the parser stays pure. */
+  readTokenFile: (path: string) => string;
+  /** Makes a token when none is configured. */
+  generateToken: () => string;
+}
+
+export function parseConfig(src: Sources): Config {
+  const file = parseYamlFile(src.yamlText, src.configPath);
+  // A value is "given" when the environment or the file sets it to something non-empty.
+  const given = (key: Setting): { value: string; from: string } | null => {
+    const env = src.env[key];
+    if (env !== undefined && env.trim() !== "") return { value: env.trim(), from: key };
+    const yamlKey = key.toLowerCase();
+    const raw = file[yamlKey];
+    if (raw === undefined || raw === null || String(raw).trim() === "") return null;
+    if (typeof raw === "object") throw new ConfigError(yamlKey, raw, "expected a single value");
+    return { value: String(raw).trim(), from: yamlKey };
+  };
+  const get = (key: Setting & keyof typeof DEFAULTS) => given(key) ?? { value: DEFAULTS[key], from: key };
+
+  const requireToken = parseBoolean(get("REQUIRE_AUTH_TOKEN"));
+  const token = resolveToken(given, src, requireToken);
+  return {
+    ...token,
+    maxPackages: parseInteger(get("MAX_PACKAGES"), 0, Number.MAX_SAFE_INTEGER),
+    storagePath: resolve(get("STORAGE_PATH").value),
+    host: get("HOST").value,
+    port: parseInteger(get("PORT"), 0, 65535),
+    publicUrl: parsePublicUrl(given("PUBLIC_URL")),
+    maxUploadSize: parseSize(get("MAX_UPLOAD_SIZE")),
+    shutdownTimeout: parseSeconds(get("SHUTDOWN_TIMEOUT")),
+    trustProxy: parseBoolean(get("TRUST_PROXY")),
+    configPath: src.configPath,
+  };
+}
+
+function parseYamlFile(text: string | null, path: string): Record<string, unknown> {
+  if (text === null) return {};
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const why = (err as Error).message.split("\n")[0];
+    throw new ConfigError("CONFIG_PATH", path, `the file is not valid YAML: ${why}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) {
+    throw new ConfigError("CONFIG_PATH", path, "the file must hold a mapping of keys to values");
+  }
+  const known = new Set<string>(SETTINGS.map((k) => k.toLowerCase()));
+  for (const key of Object.keys(doc)) {
+    if (!known.has(key)) {
+      throw new ConfigError(key, (doc as Record<string, unknown>)[key], `unknown key in ${path}; known keys: ${[...known].join(", ")}`);
+    }
+  }
+  return doc as Record<string, unknown>;
+}
+
+function resolveToken(
+  given: (key: Setting) => { value: string; from: string } | null,
+  src: Sources,
+  required: boolean,
+): Pick<Config, "authToken" | "authTokenSource"> {
+  const direct = given("AUTH_TOKEN");
+  const file = given("AUTH_TOKEN_FILE");
+  // The environment beats the YAML file key by key; within one source a token beats a token file.
+  const pick = [direct, file].filter((x) => x !== null).sort((a, b) => rank(a!.from) - rank(b!.from))[0];
+  if (pick && (pick.from === "AUTH_TOKEN" || pick.from === "auth_token")) {
+    return { authToken: pick.value, authTokenSource: pick.from };
+  }
+  if (pick) {
+    let text: string;
+    try {
+      text = src.readTokenFile(pick.value);
+    } catch (err) {
+      throw new ConfigError(pick.from, pick.value, `cannot read the token file: ${(err as Error).message}`);
+    }
+    const token = text.trim();
+    if (token === "") throw new ConfigError(pick.from, pick.value, "the token file is empty");
+    return { authToken: token, authTokenSource: pick.from as Config["authTokenSource"] };
+  }
+  if (required) {
+    throw new ConfigError("AUTH_TOKEN", "", "no token is configured; set AUTH_TOKEN or AUTH_TOKEN_FILE");
+  }
+  return { authToken: src.generateToken(), authTokenSource: "generated" };
+}
+
+function rank(from: string): number {
+  return ["AUTH_TOKEN", "AUTH_TOKEN_FILE", "auth_token", "auth_token_file"].indexOf(from);
+}
+
+function parseInteger(v: { value: string; from: string }, min: number, max: number): number {
+  if (!/^[+-]?\d+$/.test(v.value)) throw new ConfigError(v.from, v.value, "expected a whole number");
+  const n = Number(v.value);
+  if (n < min || n > max) throw new ConfigError(v.from, v.value, `expected a number from ${min} to ${max}`);
+  return n;
+}
+
+function parseBoolean(v: { value: string; from: string }): boolean {
+  const s = v.value.toLowerCase();
+  if (["true", "1", "yes", "on"].includes(s)) return true;
+  if (["false", "0", "no", "off"].includes(s)) return false;
+  throw new ConfigError(v.from, v.value, "expected true or false");
+}
+
+function parseSeconds(v: { value: string; from: string }): number {
+  const m = /^(\d+(?:\.\d+)?)\s*s?$/i.exec(v.value);
+  if (!m) throw new ConfigError(v.from, v.value, "expected a number of seconds, such as 25");
+  return Number(m[1]);
+}
+
+const UNITS: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** Sizes are bytes, or a number with a binary unit: 500M, 500MB, 500MiB and 524288000 are the same. */
+export function parseSize(v: { value: string; from: string }): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?$/i.exec(v.value);
+  if (!m) throw new ConfigError(v.from, v.value, "expected a size such as 1073741824, 500M or 1GiB");
+  const n = Math.floor(Number(m[1]) * (m[2] ? UNITS[m[2].toLowerCase()] : 1));
+  if (n < 1) throw new ConfigError(v.from, v.value, "the size must be at least one byte");
+  return n;
+}
+
+function parsePublicUrl(v: { value: string; from: string } | null): string | null {
+  if (v === null) return null;
+  let url: URL;
+  try {
+    url = new URL(v.value);
+  } catch {
+    throw new ConfigError(v.from, v.value, "expected an absolute URL such as https://releases.example.com");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(v.from, v.value, "expected an http or https URL");
+  }
+  if (url.search || url.hash) throw new ConfigError(v.from, v.value, "the URL may not have a query or fragment");
+  return url.href.replace(/\/+$/, "");
+}
+
+/** Reads the files the configuration names and checks the storage directory; throws ConfigError. */
+export async function loadConfig(env: Env): Promise<Config> {
+  const explicitPath = env.CONFIG_PATH?.trim();
+  const configPath = explicitPath || DEFAULTS.CONFIG_PATH;
+  let yamlText: string | null = null;
+  try {
+    yamlText = await readFile(configPath, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // The default file is optional; a file someone named must be there.
+    if (!(code === "ENOENT" && !explicitPath)) {
+      throw new ConfigError("CONFIG_PATH", configPath, `cannot read the config file: ${(err as Error).message}`);
+    }
+  }
+  const config = parseConfig({
+    env,
+    yamlText,
+    configPath,
+    readTokenFile: (path) => readFileSync(path, "utf8"),
+    generateToken: () => randomBytes(24).toString("base64url"),
+  });
+  await checkStorageWritable(config.storagePath);
+  return config;
+}
+
+async function checkStorageWritable(dir: string): Promise<void> {
+  const probe = `${dir}/.write-probe-${process.pid}`;
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, "");
+    await rm(probe);
+  } catch (err) {
+    throw new ConfigError("STORAGE_PATH", dir, `the storage directory is not writable: ${(err as Error).message}`);
+  }
+}

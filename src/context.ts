@@ -1,0 +1,18 @@
+import type { Config } from "./config.js";
+import type { Params } from "./router.js";
+import type { Storage } from "./storage.js";
+
+export interface RequestContext {
+  request: Request;
+  url: URL;
+  params: Params;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Response> | Response;
+
+/** What the routes need from the outside world, handed in once at startup. */
+export interface Deps {
+  config: Config;
+  storage: Storage;
+  log: (message: string) => void;
+}

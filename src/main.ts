@@ -1,0 +1,70 @@
+// Startup and shutdown: read the configuration, open the store, serve with the
+// adapter for this runtime, and on SIGTERM/SIGINT drain before exiting.
+
+import process from "node:process";
+import type { Serve } from "./adapters/types.js";
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { MULTIPART_OVERHEAD } from "./multipart.js";
+import { detectRuntime } from "./runtime.js";
+import { Storage } from "./storage.js";
+
+function log(message: string): void {
+  console.log(`${new Date().toISOString()} ${message}`);
+}
+
+async function loadConfigOrExit(): Promise<Config> {
+  try {
+    return await loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`release-server: ${err.message}`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = await loadConfigOrExit();
+  const storage = await Storage.open(config.storagePath);
+  const app = createApp({ config, storage, log });
+  const runtime = detectRuntime();
+  const { serve } = (await import(`./adapters/${runtime}.js`)) as { serve: Serve };
+  const server = await serve(app, {
+    host: config.host,
+    port: config.port,
+    maxBodyBytes: config.maxUploadSize + MULTIPART_OVERHEAD,
+  });
+  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`);
+  if (config.authTokenSource === "generated") {
+    // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
+    log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: finishing open requests (at most ${config.shutdownTimeout}s)`);
+    const timedOut = await Promise.race([server.close().then(() => false), sleep(config.shutdownTimeout * 1000).then(() => true)]);
+    if (timedOut) {
+      log("shutdown timeout reached; closing the remaining connections");
+      server.forceClose();
+      // Cut-off uploads remove their temp files as they fail; give them a moment to do so.
+      await Promise.race([app.idle(), sleep(5000)]);
+    }
+    storage.close();
+    log("stopped");
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
+
+main().catch((err) => {
+  console.error("release-server: failed to start:", err);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+// The absolute URL clients should use to reach us, for browser_download_url
+// and friends: PUBLIC_URL when configured; else, behind a trusted proxy, what
+// the proxy says (Forwarded, then X-Forwarded-*); else the request's own Host.
+// Forwarding headers are ignored unless TRUST_PROXY is on: anyone can send them.
+
+export interface PublicUrlOptions {
+  publicUrl: string | null;
+  trustProxy: boolean;
+}
+
+export function publicBaseUrl(request: Request, opts: PublicUrlOptions): string {
+  if (opts.publicUrl) return opts.publicUrl;
+  const own = new URL(request.url);
+  let proto = own.protocol.slice(0, -1);
+  let host = request.headers.get("host") ?? own.host;
+  if (opts.trustProxy) {
+    const forwarded = parseForwarded(request.headers.get("forwarded"));
+    const xProto = firstValue(request.headers.get("x-forwarded-proto"));
+    const xHost = firstValue(request.headers.get("x-forwarded-host"));
+    proto = forwarded.proto ?? xProto ?? proto;
+    host = forwarded.host ?? xHost ?? host;
+  }
+  proto = proto.toLowerCase();
+  if (proto !== "http" && proto !== "https") proto = "http";
+  if (!/^[A-Za-z0-9.\-_~:[\]]+$/.test(host)) host = own.host; // never echo a malformed host into links
+  return `${proto}://${host}`;
+}
+
+function firstValue(header: string | null): string | undefined {
+  const v = header?.split(",")[0].trim();
+  return v || undefined;
+}
+
+/** RFC 7239: the first (client-most) element's proto and host. */
+function parseForwarded(header: string | null): { proto?: string; host?: string } {
+  if (!header) return {};
+  const first = header.split(",")[0];
+  const out: { proto?: string; host?: string } = {};
+  for (const pair of first.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq < 0) continue;
+    const key = pair.slice(0, eq).trim().toLowerCase();
+    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
+    if (key === "proto" && value) out.proto = value;
+    if (key === "host" && value) out.host = value;
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+import { bearerAuth } from "../auth.js";
+import type { Deps, Handler } from "../context.js";
+import { renderPackageList } from "../html.js";
+import { HttpError, json, negotiate } from "../http.js";
+import { nameProblem } from "../names.js";
+import { packageJson } from "../package-json.js";
+import { publicBaseUrl } from "../public-url.js";
+
+const FORMATS: Record<string, string> = { json: "application/json", html: "text/html" };
+
+/** GET /packages: JSON for programs, HTML for browsers; ?format= overrides Accept. */
+export function listPackages(deps: Deps): Handler {
+  return async ({ request, url }) => {
+    const format = url.searchParams.get("format");
+    if (format !== null && !(format in FORMATS)) {
+      throw new HttpError(422, `format must be "json" or "html", not ${JSON.stringify(format)}`);
+    }
+    const type = format ? FORMATS[format] : negotiate(request.headers.get("accept"), ["application/json", "text/html"]);
+    const packages = await deps.storage.list();
+    const vary = { vary: "Accept" };
+    if (type === "application/json") return json(packages.map(packageJson), 200, vary);
+    const page = renderPackageList(packages, publicBaseUrl(request, deps.config));
+    return new Response(page, {
+      headers: {
+        ...vary,
+        "content-type": "text/html; charset=utf-8",
+        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+      },
+    });
+  };
+}
+
+/** DELETE /packages/{name} and /assets/{name}: removes the package and its checksum. */
+export function deletePackage(deps: Deps): Handler {
+  const authorize = bearerAuth(deps.config.authToken);
+  return async ({ request, params }) => {
+    authorize(request);
+    const name = requireValidName(params.name);
+    if (!(await deps.storage.remove(name))) throw new HttpError(404, `no package named "${name}"`);
+    deps.log(`deleted ${name}`);
+    return new Response(null, { status: 204 });
+  };
+}
+
+export function requireValidName(name: string): string {
+  const problem = nameProblem(name);
+  if (problem) throw new HttpError(400, `invalid file name ${JSON.stringify(name)}: ${problem}`);
+  return name;
+}

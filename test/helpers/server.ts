@@ -1,0 +1,106 @@
+// Starts the real server process on an ephemeral port with a temp storage
+// directory, for end-to-end tests that speak HTTP to it.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const TOKEN = "test-token-0123456789";
+
+export interface ServerOptions {
+  env?: Record<string, string>;
+  storage?: string; // reuse a directory (restart tests); default: a new temp dir
+  runtime?: "node" | "bun" | "deno";
+  /** Command to run instead of the runtime's default, e.g. for an image layout. */
+  command?: string[];
+  cwd?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  storage: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** SIGTERM, then wait for exit; returns the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resident memory of the server process in bytes (from /proc). */
+  rss(): Promise<number>;
+  auth: { authorization: string };
+}
+
+export async function tempDir(prefix = "rs-test-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export function runtimeCommand(runtime: "node" | "bun" | "deno"): string[] {
+  const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
+  const entry = join(ROOT, "dist", "main.js");
+  if (runtime === "bun") return [bin("bun"), entry];
+  if (runtime === "deno") return [bin("deno"), "run", "--allow-all", `--config=${join(ROOT, "deno.json")}`, entry];
+  return [process.execPath, entry];
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const storage = opts.storage ?? (await tempDir());
+  const [cmd, ...args] = opts.command ?? runtimeCommand(opts.runtime ?? "node");
+  const proc = spawn(cmd, args, {
+    cwd: opts.cwd ?? storage,
+    env: {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      STORAGE_PATH: storage,
+      AUTH_TOKEN: TOKEN,
+      CONFIG_PATH: "",
+      ...opts.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), 30_000);
+    const check = () => {
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    };
+    proc.stdout!.on("data", check);
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    url,
+    storage,
+    proc,
+    output: () => out,
+    auth: { authorization: `Bearer ${TOKEN}` },
+    async stop(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const code = await exited;
+      if (!opts.storage) await rm(storage, { recursive: true, force: true });
+      return code;
+    },
+    async rss() {
+      const { readFile } = await import("node:fs/promises");
+      const status = await readFile(`/proc/${proc.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+    },
+  };
+}
+
+/** A multipart body holding `data` as the "file" part, built with the platform's FormData. */
+export function formWith(name: string, data: Uint8Array<ArrayBuffer> | Blob, fields: Record<string, string> = {}): FormData {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append("file", data instanceof Blob ? data : new Blob([data]), name);
+  return form;
+}
