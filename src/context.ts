@@ -1,6 +1,6 @@
 import type { Config } from "./config.js";
 import type { Params } from "./router.js";
-import type { Storage } from "./storage.js";
+import type { PackageEntry, Storage } from "./storage.js";
 
 export interface RequestContext {
   request: Request;
@@ -15,4 +15,6 @@ export interface Deps {
   config: Config;
   storage: Storage;
   log: (message: string) => void;
+  /** Called when a download has sent every byte of a package. */
+  onDownloadComplete?: (entry: PackageEntry) => void;
 }

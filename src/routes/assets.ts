@@ -6,18 +6,21 @@ import { requireValidName } from "./packages.js";
 
 /** GET and HEAD /assets/{name}: the package's bytes. */
 export function downloadAsset(deps: Deps): Handler {
-  return async ({ request, params }) => {
-    const name = requireValidName(params.name);
-    if (request.method === "HEAD") {
-      const entry = await deps.storage.get(name);
-      if (!entry) throw notFound(name);
-      return new Response(null, { headers: assetHeaders(entry) });
-    }
-    const opened = await deps.storage.openPackage(name);
-    if (!opened) throw notFound(name);
-    const { entry, handle } = opened;
-    return fileResponse({ handle, start: 0, end: entry.size - 1 }, { headers: assetHeaders(entry) });
-  };
+  return ({ request, params }) => serveAsset(deps, request, requireValidName(params.name));
+}
+
+/** Answers a GET or HEAD for a package's bytes; shared by /assets and the release API. */
+export async function serveAsset(deps: Deps, request: Request, name: string): Promise<Response> {
+  if (request.method === "HEAD") {
+    const entry = await deps.storage.get(name);
+    if (!entry) throw notFound(name);
+    return new Response(null, { headers: assetHeaders(entry) });
+  }
+  const opened = await deps.storage.openPackage(name);
+  if (!opened) throw notFound(name);
+  const { entry, handle } = opened;
+  const onComplete = () => deps.onDownloadComplete?.(entry);
+  return fileResponse({ handle, start: 0, end: entry.size - 1, onComplete }, { headers: assetHeaders(entry) });
 }
 
 function assetHeaders(entry: PackageEntry): Record<string, string> {

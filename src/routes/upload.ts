@@ -1,5 +1,6 @@
 import { bearerAuth } from "../auth.js";
 import type { Deps, Handler } from "../context.js";
+import { checkSha256, expectedSha256 } from "../checksum.js";
 import { HttpError, json } from "../http.js";
 import { MULTIPART_OVERHEAD, receiveMultipart } from "../multipart.js";
 import { packageJson } from "../package-json.js";
@@ -25,9 +26,12 @@ export function uploadPackage(deps: Deps): Handler {
         if (!overwrite && (await storage.get(filename))) throw conflict(filename);
       },
     });
-    if (upload.temp.size === 0) {
+    try {
+      if (upload.temp.size === 0) throw new HttpError(400, `"${upload.filename}" is empty; refusing to store a zero-byte package`);
+      checkSha256(expectedSha256(request.headers, upload.fields.get("sha256")), upload.temp.sha256);
+    } catch (err) {
       await storage.discard(upload.temp);
-      throw new HttpError(400, `"${upload.filename}" is empty; refusing to store a zero-byte package`);
+      throw err;
     }
     const entry = await storage.commit(upload.temp, upload.filename, overwrite).catch((err) => {
       throw err instanceof ConflictError ? conflict(upload.filename) : err;
