@@ -6,9 +6,9 @@ import { errorResponse, HttpError, json } from "./http.js";
 import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
 import { health, liveness, readiness } from "./routes/health.js";
-import { latestRelease } from "./routes/latest.js";
 import { openapiDocument } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
+import { releaseRoutes } from "./routes/releases.js";
 import { tooLarge, uploadPackage } from "./routes/upload.js";
 import { TooLargeError } from "./storage.js";
 
@@ -28,8 +28,9 @@ export function createApp(deps: Deps): App {
     .add("DELETE", "/packages/:name", deletePackage(deps))
     .add("GET", "/assets/:name", downloadAsset(deps))
     .add("DELETE", "/assets/:name", deletePackage(deps))
-    .add("POST", "/upload", uploadPackage(deps))
-    .add("GET", "/latest", latestRelease(deps));
+    .add("POST", "/upload", uploadPackage(deps));
+  // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.
+  for (const [method, pattern, handler] of releaseRoutes(deps)) router.add(method, pattern, handler);
 
   const inflight = new Set<Promise<Response>>();
   let idleWaiters: (() => void)[] = [];

@@ -17,4 +17,6 @@ export interface Deps {
   log: (message: string) => void;
   /** Called when a download has sent every byte of a package. */
   onDownloadComplete?: (entry: PackageEntry) => void;
+  /** Completed downloads of these exact bytes so far, for release assets' download_count. */
+  downloadCount?: (entry: PackageEntry) => number;
 }

@@ -5,6 +5,7 @@ import process from "node:process";
 import type { Serve } from "./adapters/types.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
+import { DownloadCounts } from "./download-counts.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
 import { detectRuntime } from "./runtime.js";
 import { Storage } from "./storage.js";
@@ -26,7 +27,17 @@ async function loadConfigOrExit(): Promise<Config> {
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
   const storage = await Storage.open(config.storagePath);
-  const app = createApp({ config, storage, log });
+  const downloads = await DownloadCounts.open(config.storagePath, {
+    liveNames: async () => (await storage.list()).map((p) => p.name),
+    log,
+  });
+  const app = createApp({
+    config,
+    storage,
+    log,
+    onDownloadComplete: (entry) => downloads.record(entry),
+    downloadCount: (entry) => downloads.count(entry),
+  });
   const runtime = detectRuntime();
   const { serve } = (await import(`./adapters/${runtime}.js`)) as { serve: Serve };
   const server = await serve(app, {
@@ -52,6 +63,7 @@ async function main(): Promise<void> {
       // Cut-off uploads remove their temp files as they fail; give them a moment to do so.
       await Promise.race([app.idle(), sleep(5000)]);
     }
+    await downloads.flush();
     storage.close();
     log("stopped");
     process.exit(0);

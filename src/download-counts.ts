@@ -1,0 +1,129 @@
+// Completed downloads per package, for the `download_count` of release assets.
+//
+// Counts live in memory and are written to `.download-counts.json` in the
+// storage directory (a leading dot: never a package name), batched: the first
+// download after a write schedules the next one `delayMs` later, so a burst of
+// downloads costs one write. The file is written to a `.tmp-` file, fsynced and
+// renamed over the old one (leftover temp files are removed at startup), and
+// flushed once more at shutdown. A count belongs to a name *and* its bytes: a
+// package re-uploaded with different content starts again from zero, as a new
+// GitHub asset does. Entries of packages that no longer exist are dropped at
+// the next write.
+
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { PackageEntry } from "./storage.js";
+
+export const COUNTS_FILE = ".download-counts.json";
+
+interface Counted {
+  sha256: string;
+  count: number;
+}
+
+export interface DownloadCountsOptions {
+  /** How long to gather downloads before writing; default 2 s. */
+  delayMs?: number;
+  /** The names that still exist, to drop counts of deleted packages when writing. */
+  liveNames?: () => Promise<Iterable<string>>;
+  log?: (message: string) => void;
+}
+
+export class DownloadCounts {
+  private readonly counts = new Map<string, Counted>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private dirty = false;
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly opts: DownloadCountsOptions,
+  ) {}
+
+  /** Loads the counts saved in `dir`; a missing or unreadable file starts from zero. */
+  static async open(dir: string, opts: DownloadCountsOptions = {}): Promise<DownloadCounts> {
+    const counts = new DownloadCounts(dir, opts);
+    let text: string | null = null;
+    try {
+      text = await readFile(join(dir, COUNTS_FILE), "utf8");
+    } catch {
+      // no file yet
+    }
+    if (text !== null) {
+      try {
+        const saved = JSON.parse(text) as { packages?: Record<string, Counted> };
+        for (const [name, c] of Object.entries(saved.packages ?? {})) {
+          if (typeof c?.sha256 === "string" && Number.isSafeInteger(c.count) && c.count > 0) {
+            counts.counts.set(name, { sha256: c.sha256, count: c.count });
+          }
+        }
+      } catch (err) {
+        opts.log?.(`download counts: ignoring unreadable ${COUNTS_FILE}: ${(err as Error).message}`);
+      }
+    }
+    return counts;
+  }
+
+  /** How many times these exact bytes were downloaded completely. */
+  count(entry: PackageEntry): number {
+    const c = this.counts.get(entry.name);
+    return c && c.sha256 === entry.sha256 ? c.count : 0;
+  }
+
+  /** Counts one completed download; the write happens later, batched. */
+  record(entry: PackageEntry): void {
+    this.counts.set(entry.name, { sha256: entry.sha256, count: this.count(entry) + 1 });
+    this.dirty = true;
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, this.opts.delayMs ?? 2000);
+    // Never keep the process alive just to write counts; shutdown flushes them.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Writes pending counts now (at shutdown, or when the batch timer fires). */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    // One write at a time; a flush while writing waits and then writes what is new.
+    this.writing = this.writing.then(() => this.write());
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    try {
+      if (this.opts.liveNames) {
+        const live = new Set(await this.opts.liveNames());
+        for (const name of this.counts.keys()) if (!live.has(name)) this.counts.delete(name);
+      }
+      const packages = Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
+      await writeAtomically(join(this.dir, COUNTS_FILE), JSON.stringify({ version: 1, packages }, null, 1) + "\n", this.dir);
+    } catch (err) {
+      this.dirty = true; // try again with the next download or at shutdown
+      this.opts.log?.(`download counts: could not save ${COUNTS_FILE}: ${(err as Error).message}`);
+    }
+  }
+}
+
+async function writeAtomically(path: string, text: string, dir: string): Promise<void> {
+  const temp = join(dir, `.tmp-${randomBytes(8).toString("hex")}`);
+  try {
+    const handle = await open(temp, "wx");
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
