@@ -59,9 +59,10 @@ export async function specifyDownload(templateUrl: string, ai: string, script: s
   if (download.status !== 200 || !download.body) throw new Error(`GET ${asset.browser_download_url}: ${download.status}`);
   const hash = createHash("sha256");
   let size = 0;
-  for await (const chunk of download.body) {
-    hash.update(chunk);
-    size += chunk.length;
+  const reader = download.body.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    hash.update(r.value);
+    size += r.value.length;
   }
   const got = hash.digest("hex");
   if (`sha256:${got}` !== asset.digest) throw new Error(`${asset.name}: digest ${asset.digest}, downloaded bytes hash to ${got}`);
