@@ -7,23 +7,29 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { App } from "../app.js";
 import { fileBodyOf } from "../file-body.js";
-import type { RunningServer, Serve } from "./types.js";
+import type { Serve } from "./types.js";
 
 export const serve: Serve = async (app, { host, port }) => {
-  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(app, req, res).catch((err) => {
       console.error("release-server: failed to answer a request:", err);
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify({ detail: "internal server error" }));
     });
-  });
+  };
+  // requestTimeout 0: a large upload on a slow link may take longer than Node's default 5 minutes.
+  const server = createServer({ requestTimeout: 0 }, onRequest);
+  // With this listener Node no longer answers `Expect: 100-continue` by itself:
+  // the body stream sends 100 Continue when the app first reads it, so a
+  // request refused before its body is needed never has its body sent.
+  server.on("checkContinue", onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const running: RunningServer = {
+  return {
     url: `http://${shownHost}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
@@ -32,15 +38,14 @@ export const serve: Serve = async (app, { host, port }) => {
       }),
     forceClose: () => server.closeAllConnections(),
   };
-  return running;
 };
 
 async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const response = await app.fetch(toRequest(req));
+  const response = await app.fetch(toRequest(req, res));
   await writeResponse(req, res, response);
 }
 
-function toRequest(req: IncomingMessage): Request {
+function toRequest(req: IncomingMessage, res: ServerResponse): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
@@ -52,10 +57,30 @@ function toRequest(req: IncomingMessage): Request {
   return new Request(`http://${host}${target}`, {
     method,
     headers,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
+    body: hasBody ? bodyStream(req, res) : null,
     // @ts-expect-error: Node's fetch needs duplex for streamed request bodies; the DOM types lack it.
     duplex: "half",
   });
+}
+
+/** The request body as a web stream that reads from the socket only when pulled. */
+function bodyStream(req: IncomingMessage, res: ServerResponse): ReadableStream<Uint8Array> {
+  const chunks = req[Symbol.asyncIterator]();
+  let started = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!started) {
+          started = true;
+          if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
+        }
+        const { value, done } = await chunks.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      },
+    },
+    { highWaterMark: 0 }, // no read-ahead: nothing is read, and no 100 Continue sent, until the app asks
+  );
 }
 
 async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
@@ -63,6 +88,9 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   response.headers.forEach((value, key) => {
     headers[key] = value;
   });
+  // A body the app did not read (a refused upload) may still be on its way:
+  // close the connection after answering rather than reading it all.
+  if (!req.complete) headers.connection = "close";
   res.writeHead(response.status, headers);
   const file = fileBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
