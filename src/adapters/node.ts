@@ -3,11 +3,11 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { App } from "../app.js";
-import { fileBodyOf } from "../file-body.js";
+import { fileBodyOf, type FileBody } from "../file-body.js";
 import type { Serve } from "./types.js";
+import { toRequest } from "./_node/request.js";
 
 export const serve: Serve = async (app, { host, port }) => {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -41,26 +41,9 @@ export const serve: Serve = async (app, { host, port }) => {
 };
 
 async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const response = await app.fetch(toRequest(req, res));
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const response = await app.fetch(toRequest(req, () => (hasBody ? bodyStream(req, res) : null)));
   await writeResponse(req, res, response);
-}
-
-function toRequest(req: IncomingMessage, res: ServerResponse): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  const host = req.headers.host && /^[A-Za-z0-9.\-_~:[\]]+$/.test(req.headers.host) ? req.headers.host : "localhost";
-  // Only origin-form targets ("/path?query"); anything else is answered 404 by the router.
-  const target = req.url?.startsWith("/") ? req.url : "/";
-  const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(`http://${host}${target}`, {
-    method,
-    headers,
-    body: hasBody ? bodyStream(req, res) : null,
-    // @ts-expect-error: Node's fetch needs duplex for streamed request bodies; the DOM types lack it.
-    duplex: "half",
-  });
 }
 
 /** The request body as a web stream that reads from the socket only when pulled. */
@@ -100,10 +83,34 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     return;
   }
   if (file) {
-    const stream = file.handle.createReadStream({ start: file.start, end: file.end, autoClose: true });
-    await pipeline(stream, res).catch(() => {}); // a client that goes away is not an error
-    if (res.writableFinished) file.onComplete?.();
+    await sendFile(res, file);
     return;
   }
-  await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), res).catch(() => {});
+  // Every other body the app makes is small (JSON, HTML, text): one buffer, one
+  // write with a Content-Length, instead of a chunked stream of small writes.
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+const SMALL_FILE = 128 * 1024;
+
+/** Sends a file range: small ones in one read and one write, large ones streamed in big chunks. */
+async function sendFile(res: ServerResponse, file: FileBody): Promise<void> {
+  const length = file.end - file.start + 1;
+  if (length <= SMALL_FILE) {
+    const buffer = Buffer.allocUnsafe(length);
+    try {
+      const { bytesRead } = await file.handle.read(buffer, 0, length, file.start);
+      if (bytesRead !== length) throw new Error("the file ended before the expected length");
+    } catch (err) {
+      res.destroy(err as Error);
+      return;
+    } finally {
+      await file.handle.close();
+    }
+    res.end(buffer, () => file.onComplete?.());
+    return;
+  }
+  const stream = file.handle.createReadStream({ start: file.start, end: file.end, autoClose: true, highWaterMark: 512 * 1024 });
+  await pipeline(stream, res).catch(() => {}); // a client that goes away is not an error
+  if (res.writableFinished) file.onComplete?.();
 }
