@@ -9,7 +9,7 @@ import { health, liveness, readiness } from "./routes/health.js";
 import { openapiDocument } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
 import { releaseRoutes } from "./routes/releases.js";
-import { tooLarge, uploadPackage } from "./routes/upload.js";
+import { putPackage, tooLarge, uploadPackage } from "./routes/upload.js";
 import { TooLargeError } from "./storage.js";
 
 export interface App {
@@ -27,6 +27,7 @@ export function createApp(deps: Deps): App {
     .add("GET", "/packages", listPackages(deps))
     .add("DELETE", "/packages/:name", deletePackage(deps))
     .add("GET", "/assets/:name", downloadAsset(deps))
+    .add("PUT", "/assets/:name", putPackage(deps))
     .add("DELETE", "/assets/:name", deletePackage(deps))
     .add("POST", "/upload", uploadPackage(deps));
   // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.

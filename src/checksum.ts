@@ -4,13 +4,17 @@
 
 import { HttpError } from "./http.js";
 
-/** The expected SHA-256 as lower-case hex, or null when the client stated none. */
-export function expectedSha256(headers: Headers, formField?: string): string | null {
+/**
+ * The expected SHA-256 as lower-case hex, or null when the client stated none.
+ * Repr-Digest and Content-Digest describe the request body, which is the
+ * package only for a raw upload, so they count only when `raw` is set.
+ */
+export function expectedSha256(headers: Headers, { raw, formField }: { raw: boolean; formField?: string }): string | null {
   const stated: { from: string; value: string }[] = [];
   if (formField !== undefined) stated.push({ from: 'the "sha256" form field', value: parsePlain(formField, "sha256 form field") });
   const header = headers.get("x-checksum-sha256");
   if (header !== null) stated.push({ from: "X-Checksum-Sha256", value: parsePlain(header, "X-Checksum-Sha256 header") });
-  for (const name of ["repr-digest", "content-digest"]) {
+  for (const name of raw ? ["repr-digest", "content-digest"] : []) {
     const value = headers.get(name);
     const sha = value === null ? null : parseDigestField(value, name);
     if (sha) stated.push({ from: name, value: sha });

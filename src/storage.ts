@@ -148,11 +148,13 @@ export class Storage {
    * keep seeing the previous package. Throws ConflictError when the name is
    * taken and `overwrite` is false; the temp file is removed either way.
    */
-  commit(temp: TempFile, name: string, overwrite: boolean): Promise<PackageEntry> {
+  commit(temp: TempFile, name: string, overwrite: boolean): Promise<{ entry: PackageEntry; replaced: boolean }> {
     return this.exclusive(async () => {
       const path = join(this.dir, name);
+      let replaced: boolean;
       try {
-        if (!overwrite && (await exists(path))) {
+        replaced = await exists(path);
+        if (replaced && !overwrite) {
           throw new ConflictError(`a package named "${name}" already exists; upload with overwrite=true to replace it`);
         }
         await rename(temp.path, path);
@@ -165,7 +167,7 @@ export class Storage {
       const st = await stat(path);
       const entry = { name, size: temp.size, sha256: temp.sha256, createdAt: st.mtime, mtimeMs: st.mtimeMs };
       this.setEntry(entry);
-      return publicEntry(entry);
+      return { entry: publicEntry(entry), replaced };
     });
   }
 

@@ -3,27 +3,33 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { App } from "../app.js";
-import { fileBodyOf } from "../file-body.js";
-import type { RunningServer, Serve } from "./types.js";
+import { fileBodyOf, type FileBody } from "../file-body.js";
+import type { Serve } from "./types.js";
+import { toRequest } from "./_node/request.js";
 
 export const serve: Serve = async (app, { host, port }) => {
-  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(app, req, res).catch((err) => {
       console.error("release-server: failed to answer a request:", err);
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify({ detail: "internal server error" }));
     });
-  });
+  };
+  // requestTimeout 0: a large upload on a slow link may take longer than Node's default 5 minutes.
+  const server = createServer({ requestTimeout: 0 }, onRequest);
+  // With this listener Node no longer answers `Expect: 100-continue` by itself:
+  // the body stream sends 100 Continue when the app first reads it, so a
+  // request refused before its body is needed never has its body sent.
+  server.on("checkContinue", onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const running: RunningServer = {
+  return {
     url: `http://${shownHost}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
@@ -32,30 +38,32 @@ export const serve: Serve = async (app, { host, port }) => {
       }),
     forceClose: () => server.closeAllConnections(),
   };
-  return running;
 };
 
 async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const response = await app.fetch(toRequest(req));
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const response = await app.fetch(toRequest(req, () => (hasBody ? bodyStream(req, res) : null)));
   await writeResponse(req, res, response);
 }
 
-function toRequest(req: IncomingMessage): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  const host = req.headers.host && /^[A-Za-z0-9.\-_~:[\]]+$/.test(req.headers.host) ? req.headers.host : "localhost";
-  // Only origin-form targets ("/path?query"); anything else is answered 404 by the router.
-  const target = req.url?.startsWith("/") ? req.url : "/";
-  const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(`http://${host}${target}`, {
-    method,
-    headers,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
-    // @ts-expect-error: Node's fetch needs duplex for streamed request bodies; the DOM types lack it.
-    duplex: "half",
-  });
+/** The request body as a web stream that reads from the socket only when pulled. */
+function bodyStream(req: IncomingMessage, res: ServerResponse): ReadableStream<Uint8Array> {
+  const chunks = req[Symbol.asyncIterator]();
+  let started = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!started) {
+          started = true;
+          if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
+        }
+        const { value, done } = await chunks.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      },
+    },
+    { highWaterMark: 0 }, // no read-ahead: nothing is read, and no 100 Continue sent, until the app asks
+  );
 }
 
 async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
@@ -63,6 +71,9 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   response.headers.forEach((value, key) => {
     headers[key] = value;
   });
+  // A body the app did not read (a refused upload) may still be on its way:
+  // close the connection after answering rather than reading it all.
+  if (!req.complete) headers.connection = "close";
   res.writeHead(response.status, headers);
   const file = fileBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
@@ -72,10 +83,34 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     return;
   }
   if (file) {
-    const stream = file.handle.createReadStream({ start: file.start, end: file.end, autoClose: true });
-    await pipeline(stream, res).catch(() => {}); // a client that goes away is not an error
-    if (res.writableFinished) file.onComplete?.();
+    await sendFile(res, file);
     return;
   }
-  await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), res).catch(() => {});
+  // Every other body the app makes is small (JSON, HTML, text): one buffer, one
+  // write with a Content-Length, instead of a chunked stream of small writes.
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+const SMALL_FILE = 128 * 1024;
+
+/** Sends a file range: small ones in one read and one write, large ones streamed in big chunks. */
+async function sendFile(res: ServerResponse, file: FileBody): Promise<void> {
+  const length = file.end - file.start + 1;
+  if (length <= SMALL_FILE) {
+    const buffer = Buffer.allocUnsafe(length);
+    try {
+      const { bytesRead } = await file.handle.read(buffer, 0, length, file.start);
+      if (bytesRead !== length) throw new Error("the file ended before the expected length");
+    } catch (err) {
+      res.destroy(err as Error);
+      return;
+    } finally {
+      await file.handle.close();
+    }
+    res.end(buffer, () => file.onComplete?.());
+    return;
+  }
+  const stream = file.handle.createReadStream({ start: file.start, end: file.end, autoClose: true, highWaterMark: 512 * 1024 });
+  await pipeline(stream, res).catch(() => {}); // a client that goes away is not an error
+  if (res.writableFinished) file.onComplete?.();
 }

@@ -1,45 +1,78 @@
+// Uploads: POST /upload (multipart, the older server's API) and PUT /assets/{name}
+// (the raw body, as `curl -T` sends it). Every check that can be made before
+// the body arrives is made first, so a request with `Expect: 100-continue` is
+// refused before the client sends its bytes.
+
 import { bearerAuth } from "../auth.js";
-import type { Deps, Handler } from "../context.js";
 import { checkSha256, expectedSha256 } from "../checksum.js";
+import type { Deps, Handler } from "../context.js";
 import { HttpError, json } from "../http.js";
 import { MULTIPART_OVERHEAD, receiveMultipart } from "../multipart.js";
 import { packageJson } from "../package-json.js";
 import { packagesToDelete } from "../retention.js";
-import { ConflictError } from "../storage.js";
+import { ConflictError, type TempFile } from "../storage.js";
 import { requireValidName } from "./packages.js";
 
-/** POST /upload?overwrite=: a multipart upload, stored atomically, then retention. */
+/** POST /upload?overwrite=: the package is the multipart "file" part. */
 export function uploadPackage(deps: Deps): Handler {
   const authorize = bearerAuth(deps.config.authToken);
-  const { storage, config } = deps;
   return async ({ request, url }) => {
     authorize(request);
     const overwrite = booleanParam(url, "overwrite");
-    const declared = Number(request.headers.get("content-length") ?? NaN);
-    if (declared > config.maxUploadSize + MULTIPART_OVERHEAD) throw tooLarge(config.maxUploadSize);
-
+    checkDeclaredLength(request, deps.config.maxUploadSize + MULTIPART_OVERHEAD, deps.config.maxUploadSize);
     const upload = await receiveMultipart(request, {
-      storage,
-      maxBytes: config.maxUploadSize,
-      checkName: async (filename) => {
-        requireValidName(filename);
-        if (!overwrite && (await storage.get(filename))) throw conflict(filename);
-      },
+      storage: deps.storage,
+      maxBytes: deps.config.maxUploadSize,
+      checkName: (filename) => checkTarget(deps, requireValidName(filename), overwrite),
     });
-    try {
-      if (upload.temp.size === 0) throw new HttpError(400, `"${upload.filename}" is empty; refusing to store a zero-byte package`);
-      checkSha256(expectedSha256(request.headers, upload.fields.get("sha256")), upload.temp.sha256);
-    } catch (err) {
-      await storage.discard(upload.temp);
-      throw err;
-    }
-    const entry = await storage.commit(upload.temp, upload.filename, overwrite).catch((err) => {
-      throw err instanceof ConflictError ? conflict(upload.filename) : err;
-    });
-    deps.log(`stored ${entry.name} (${entry.size} bytes, sha256 ${entry.sha256})`);
-    await applyRetention(deps);
+    const expected = () => expectedSha256(request.headers, { raw: false, formField: upload.fields.get("sha256") });
+    const { entry } = await store(deps, upload.temp, upload.filename, overwrite, expected);
     return json(packageJson(entry));
   };
+}
+
+/** PUT /assets/{name}?overwrite=: the package is the request body. 201 when new, 200 when replaced. */
+export function putPackage(deps: Deps): Handler {
+  const authorize = bearerAuth(deps.config.authToken);
+  return async ({ request, url, params }) => {
+    authorize(request);
+    const name = requireValidName(params.name);
+    const overwrite = booleanParam(url, "overwrite");
+    checkDeclaredLength(request, deps.config.maxUploadSize, deps.config.maxUploadSize);
+    await checkTarget(deps, name, overwrite);
+    const stated = expectedSha256(request.headers, { raw: true }); // a malformed digest fails before the body is read
+    if (!request.body) throw empty(name);
+    const temp = await deps.storage.receive(request.body, deps.config.maxUploadSize);
+    const { entry, replaced } = await store(deps, temp, name, overwrite, () => stated);
+    return json(packageJson(entry), replaced ? 200 : 201, replaced ? {} : { location: `/assets/${encodeURIComponent(name)}` });
+  };
+}
+
+/** Verifies a received upload, moves it into place, then applies retention. */
+async function store(deps: Deps, temp: TempFile, name: string, overwrite: boolean, expected: () => string | null) {
+  try {
+    if (temp.size === 0) throw empty(name);
+    checkSha256(expected(), temp.sha256);
+  } catch (err) {
+    await deps.storage.discard(temp);
+    throw err;
+  }
+  const result = await deps.storage.commit(temp, name, overwrite).catch((err) => {
+    throw err instanceof ConflictError ? conflict(name) : err;
+  });
+  const { entry } = result;
+  deps.log(`stored ${entry.name} (${entry.size} bytes, sha256 ${entry.sha256})`);
+  await applyRetention(deps);
+  return result;
+}
+
+async function checkTarget(deps: Deps, name: string, overwrite: boolean): Promise<void> {
+  if (!overwrite && (await deps.storage.get(name))) throw conflict(name);
+}
+
+function checkDeclaredLength(request: Request, allowed: number, limit: number): void {
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > allowed) throw tooLarge(limit);
 }
 
 async function applyRetention({ storage, config, log }: Deps): Promise<void> {
@@ -61,7 +94,10 @@ function conflict(name: string): HttpError {
   return new HttpError(409, `a package named "${name}" already exists; add ?overwrite=true to replace it`);
 }
 
-export function tooLarge(limit: number): HttpError {
-  return new HttpError(413, `the upload is larger than MAX_UPLOAD_SIZE (${limit} bytes)`, { connection: "close" });
+function empty(name: string): HttpError {
+  return new HttpError(400, `"${name}" is empty; refusing to store a zero-byte package`);
 }
 
+export function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `the upload is larger than MAX_UPLOAD_SIZE (${limit} bytes)`);
+}

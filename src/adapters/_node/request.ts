@@ -1,0 +1,80 @@
+// A web-standard Request over a node:http IncomingMessage, built lazily.
+// Constructing Node's own Request costs more than the rest of a small request
+// put together (it allocates an AbortSignal, validates and copies headers), so
+// the common fields are read straight from the IncomingMessage, and a real
+// Request is made only if a handler uses anything else.
+
+import type { IncomingMessage } from "node:http";
+
+const HOST = /^[A-Za-z0-9.\-_~:[\]]+$/;
+
+class NodeRequest {
+  #req: IncomingMessage;
+  #makeBody: () => ReadableStream<Uint8Array> | null;
+  #url?: string;
+  #headers?: Headers;
+  #body?: ReadableStream<Uint8Array> | null;
+  #native?: Request;
+
+  constructor(req: IncomingMessage, makeBody: () => ReadableStream<Uint8Array> | null) {
+    this.#req = req;
+    this.#makeBody = makeBody;
+  }
+
+  get method(): string {
+    return this.#req.method ?? "GET";
+  }
+
+  get url(): string {
+    if (this.#url === undefined) {
+      const host = this.#req.headers.host;
+      // Only origin-form targets ("/path?query"); anything else is answered 404 by the router.
+      const target = this.#req.url?.startsWith("/") ? this.#req.url : "/";
+      this.#url = `http://${host && HOST.test(host) ? host : "localhost"}${target}`;
+    }
+    return this.#url;
+  }
+
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      const headers = new Headers();
+      const raw = this.#req.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#body === undefined) this.#body = this.#makeBody();
+    return this.#body;
+  }
+
+  /** The full Request, for everything the fields above do not cover. */
+  get native(): Request {
+    this.#native ??= new Request(this.url, {
+      method: this.method,
+      headers: this.headers,
+      body: this.body,
+      // @ts-expect-error: Node's fetch needs duplex for streamed request bodies; the DOM types lack it.
+      duplex: "half",
+    });
+    return this.#native;
+  }
+}
+
+// Every other Request member (signal, text(), formData(), clone(), ...) goes to the full Request.
+for (const key of Object.getOwnPropertyNames(Request.prototype)) {
+  if (key === "constructor" || key in NodeRequest.prototype) continue;
+  Object.defineProperty(NodeRequest.prototype, key, {
+    get(this: NodeRequest) {
+      const value = (this.native as unknown as Record<string, unknown>)[key];
+      return typeof value === "function" ? value.bind(this.native) : value;
+    },
+  });
+}
+Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
+
+export function toRequest(req: IncomingMessage, makeBody: () => ReadableStream<Uint8Array> | null): Request {
+  return new NodeRequest(req, makeBody) as unknown as Request;
+}

@@ -1,0 +1,15 @@
+// Cache-Control for package downloads. A package whose name carries a version
+// is, by convention, never changed once published, so shared caches may keep
+// it for a day; an overwrite (a correction) is therefore seen by caches within
+// a day, and by us at once: every response is built from the file on disk and
+// carries an ETag derived from its sha256. Names without a version (say
+// "installer.sh") are meant to change, so caches must revalidate every time
+// (a cheap 304 when unchanged).
+
+const VERSIONED = /[-_]v?\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.-]+)?\.[A-Za-z]/;
+
+export const VERSIONED_MAX_AGE = 86400;
+
+export function cacheControlFor(name: string): string {
+  return VERSIONED.test(name) ? `public, max-age=${VERSIONED_MAX_AGE}` : "public, no-cache";
+}

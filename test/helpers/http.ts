@@ -1,0 +1,114 @@
+// Small clients for end-to-end tests: fetch-based uploads, curl, and a raw
+// HTTP/1.1 socket for what fetch hides (Expect: 100-continue).
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { connect } from "node:net";
+import { formWith, type RunningServer } from "./server.js";
+
+export function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export async function upload(
+  server: RunningServer,
+  name: string,
+  bytes: Uint8Array<ArrayBuffer>,
+  { overwrite = false, fields = {}, headers = {} }: { overwrite?: boolean; fields?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return fetch(`${server.url}/upload${overwrite ? "?overwrite=true" : ""}`, {
+    method: "POST",
+    headers: { ...server.auth, ...headers },
+    body: formWith(name, bytes, fields),
+  });
+}
+
+export async function download(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Buffer }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+}
+
+export interface CurlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { cwd?: string; timeout?: number } = {}): Promise<CurlResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: opts.cwd, timeout: opts.timeout ?? 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export function curl(args: string[], opts: { cwd?: string; timeout?: number } = {}): Promise<CurlResult> {
+  return run("curl", ["--silent", "--show-error", "--max-time", "60", ...args], opts);
+}
+
+/**
+ * Sends a request's head with `Expect: 100-continue` and no body, then reports
+ * what the server answered before (and without) the body being sent.
+ */
+export async function expectContinue(
+  server: RunningServer,
+  { method, path, headers }: { method: string; path: string; headers: Record<string, string> },
+): Promise<{ interim: boolean; status: number; text: string }> {
+  const { hostname, port } = new URL(server.url);
+  const socket = connect(Number(port), hostname);
+  const head = [`${method} ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, "Expect: 100-continue", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  socket.write(head.join("\r\n") + "\r\n\r\n");
+  let text = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve();
+    }, 3000);
+    socket.on("data", (d) => {
+      text += d;
+      // Stop at the first complete status line + headers: that is the server's first answer.
+      if (text.includes("\r\n\r\n")) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve();
+      }
+    });
+    socket.on("error", reject);
+  });
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  return { interim: status === 100, status, text };
+}
+
+/**
+ * A TCP forwarder to `target` that cuts every connection after passing
+ * `limit` bytes back to the client: a network failure mid-download.
+ */
+export async function flakyProxy(target: string, limit: number): Promise<{ url: string; close(): void }> {
+  const { createServer } = await import("node:net");
+  const { hostname, port } = new URL(target);
+  const server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    let passed = 0;
+    client.on("data", (d) => upstream.write(d));
+    upstream.on("data", (d: Buffer) => {
+      const room = limit - passed;
+      passed += d.length;
+      if (room > 0) client.write(d.subarray(0, room));
+      if (passed >= limit) {
+        upstream.destroy();
+        client.end(() => client.destroy());
+      }
+    });
+    const close = () => {
+      upstream.destroy();
+      client.destroy();
+    };
+    client.on("error", close);
+    upstream.on("error", close);
+    upstream.on("end", () => client.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
+}
