@@ -3,7 +3,7 @@
 
 import { escapeHtml } from "./http.js";
 import { formatSize } from "./html.js";
-import type { DownloadCount, Release } from "./releases.js";
+import { LATEST_TAG, type DownloadCount, type Release } from "./releases.js";
 
 export function renderReleasePage(release: Release, baseUrl: string, downloads: DownloadCount): string {
   const rows = release.packages
@@ -29,7 +29,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .6
 </style>
 </head>
 <body>
-<h1>${title}${release.prerelease ? " <small>(prerelease)</small>" : ""}</h1>
+<h1>${release.key === LATEST_TAG ? "Latest: " : ""}${title}${release.prerelease ? " <small>(prerelease)</small>" : ""}</h1>
 <p>${release.packages.length} package${release.packages.length === 1 ? "" : "s"}. <a href="${escapeHtml(baseUrl)}/releases/tags/${escapeHtml(encodeURIComponent(release.tag))}">JSON</a> · <a href="${escapeHtml(baseUrl)}/packages?format=html">All packages</a></p>
 ${body}
 </body>

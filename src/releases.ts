@@ -232,7 +232,8 @@ export function releaseJson(r: Release, urls: UrlBases, downloads: DownloadCount
   const published = times.length ? new Date(Math.max(...times)) : new Date(0);
   return {
     url: `${urls.api}/releases/${r.id}`,
-    html_url: `${urls.site}/releases/tag/${encodeURIComponent(r.tag)}`,
+    // The latest view has its own page: its tag names a release that may hold fewer packages.
+    html_url: `${urls.site}/releases/tag/${encodeURIComponent(r.key === LATEST_TAG ? LATEST_TAG : r.tag)}`,
     assets_url: `${urls.api}/releases/${r.id}/assets`,
     upload_url: `${urls.site}/upload{?name,label}`,
     tarball_url: null,

@@ -148,7 +148,7 @@ t.test("absolute URLs: PUBLIC_URL, else the Host; forwarding headers only with T
     await upload(server, "tool-v1.0.0.zip");
     const viaX = (await getJson(`${server.url}/api/v3/repos/o/r/releases/latest`, proxyHeaders)).body;
     t.equal(viaX.url, `https://releases.example.com/api/v3/repos/o/r/releases/${viaX.id}`);
-    t.equal(viaX.html_url, "https://releases.example.com/releases/tag/v1.0.0");
+    t.equal(viaX.html_url, "https://releases.example.com/releases/tag/latest", "the latest view's own page");
     t.equal(viaX.assets[0].browser_download_url, "https://releases.example.com/assets/tool-v1.0.0.zip");
     t.equal(viaX.assets[0].url, `https://releases.example.com/api/v3/repos/o/r/releases/assets/${viaX.assets[0].id}`);
     const viaForwarded = (await getJson(`${server.url}/latest`, { ...forwarded, ...proxyHeaders })).body;
@@ -245,6 +245,9 @@ t.test("the release page escapes what users control", async (t) => {
   const html = await page.text();
   t.notMatch(html, /<img/);
   t.match(html, />&#60;img src=x onerror=alert\(1\)&#62;%22&#39;\.zip<\/a>/, "FormData sends the quote as %22");
+  const latestPage = await (await fetch(latest.html_url)).text();
+  t.match(latestPage, /<h1>Latest: v1\.0\.0-rc\.1 <small>\(prerelease\)<\/small><\/h1>/, "the latest view's page");
+  t.match(latestPage, /2 packages\./);
   const rc = await fetch(`${server.url}/releases/tag/v1.0.0-rc.1`);
   t.match(await rc.text(), /<h1>v1\.0\.0-rc\.1 <small>\(prerelease\)<\/small><\/h1>/);
 });

@@ -154,6 +154,7 @@ t.test("release and asset objects carry GitHub's fields and validate against Git
     node_id: /^RA_/,
   });
   t.equal(releaseJson(m.byTag("v1.0.0-rc.1")!, urls, none).prerelease, true);
+  t.equal(releaseJson(m.latest, urls, none).html_url, "https://rs.example/releases/tag/latest");
   const odd = assetJson(m.byTag("unversioned")!.packages[0], urls, none);
   t.equal(odd.browser_download_url, "https://rs.example/assets/odd%20name%20%3C%26%3E.bin");
   t.equal(odd.content_type, "application/octet-stream");
