@@ -5,6 +5,7 @@ import type { Deps, Handler } from "./context.js";
 import { errorResponse, HttpError, json } from "./http.js";
 import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
+import { checksumRoutes } from "./routes/checksums.js";
 import { health, liveness, readiness } from "./routes/health.js";
 import { openapiDocument } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
@@ -31,7 +32,7 @@ export function createApp(deps: Deps): App {
     .add("DELETE", "/assets/:name", deletePackage(deps))
     .add("POST", "/upload", uploadPackage(deps));
   // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.
-  for (const [method, pattern, handler] of releaseRoutes(deps)) router.add(method, pattern, handler);
+  for (const [method, pattern, handler] of [...releaseRoutes(deps), ...checksumRoutes(deps)]) router.add(method, pattern, handler);
 
   const inflight = new Set<Promise<Response>>();
   let idleWaiters: (() => void)[] = [];
