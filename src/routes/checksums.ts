@@ -8,10 +8,11 @@ import type { Deps, Handler } from "../context.js";
 import { HttpError } from "../http.js";
 import { releaseModel, type Release } from "../releases.js";
 import { checksumResponse, serveAsset } from "./assets.js";
+import type { RouteSpec } from "./releases.js";
 
 export const SUMS_FILE = "SHA256SUMS";
 
-export function checksumRoutes(deps: Deps): [method: string, pattern: string, handler: Handler][] {
+export function checksumRoutes(deps: Deps): RouteSpec[] {
   const download = releaseDownload(deps);
   return [
     ["GET", `/latest/${SUMS_FILE}`, (ctx) => download({ ...ctx, params: { tag: "latest", name: SUMS_FILE } })],
