@@ -80,9 +80,11 @@ body=$(mktemp)
 trap 'rm -f "$body"' EXIT
 
 for name in "${names[@]}"; do
+  rc=0
   status=$(curl --silent --show-error --connect-timeout 10 -o "$body" -w '%{http_code}' -X DELETE \
     -H @<(printf 'Authorization: Bearer %s\n' "$token") \
-    "$url/packages/$(urlencode "$name")") || die "$EXIT_UNREACHABLE" "cannot reach $url (curl exit $?)"
+    "$url/packages/$(urlencode "$name")") || rc=$?
+  ((rc == 0)) || die "$EXIT_UNREACHABLE" "cannot reach $url (curl exit $rc)"
   detail=$(json_field detail "$(<"$body")") || detail=$(<"$body")
   case $status in
     204 | 200) printf 'Deleted %s\n' "$name" ;;

@@ -75,7 +75,7 @@ body=$(mktemp)
 trap 'rm -f "$body"' EXIT
 
 upload() {
-  local file=$1 sha status detail digest quoted
+  local file=$1 sha status detail digest quoted rc
   sha=$(sha256sum -- "$file") || die "$EXIT_FILE_MISSING" "$file: cannot read it"
   sha=${sha%% *}
   sha=${sha#\\}
@@ -86,10 +86,16 @@ upload() {
   [[ -t 2 ]] && progress=(--progress-bar)
   printf 'Uploading %s (sha256 %s)\n' "$file" "$sha"
   # The token goes to curl through a file descriptor, never on its command line.
+  rc=0
   status=$(curl "${progress[@]}" --connect-timeout 10 -o "$body" -w '%{http_code}' \
     -H @<(printf 'Authorization: Bearer %s\n' "$token") \
     -F "sha256=$sha" -F "file=@\"$quoted\"" \
-    "$url/upload?overwrite=$overwrite") || die "$EXIT_UNREACHABLE" "cannot reach $url (curl exit $?)"
+    "$url/upload?overwrite=$overwrite") || rc=$?
+  # A refusal (413, 401) may close the connection before curl has sent
+  # everything: curl then fails, but the server's answer still counts.
+  if ((rc != 0)) && [[ $status == 000 || $status == 200 ]]; then
+    die "$EXIT_UNREACHABLE" "cannot reach $url (curl exit $rc)"
+  fi
   detail=$(json_field detail "$(<"$body")") || detail=$(<"$body")
   case $status in
     200)

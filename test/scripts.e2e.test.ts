@@ -33,6 +33,7 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 const server = await startServer();
 t.teardown(() => server.stop());
+
 const env = { RELEASE_SERVER_URL: server.url, RELEASE_SERVER_TOKEN: TOKEN };
 const files = join(server.storage, "..", `rs-files-${process.pid}`);
 await mkdir(files, { recursive: true });
@@ -44,7 +45,10 @@ async function file(name: string, bytes: Uint8Array = randomBytes(50_000)) {
 }
 
 async function listed(): Promise<Record<string, string>> {
-  const list = (await (await fetch(`${server.url}/packages`)).json()) as { name: string; sha256: string }[];
+  const res = await fetch(`${server.url}/packages`).catch((err: Error) => {
+    throw new Error(`${err.message}; server exit ${server.proc.exitCode ?? server.proc.signalCode}:\n${server.output()}`);
+  });
+  const list = (await res.json()) as { name: string; sha256: string }[];
   return Object.fromEntries(list.map((p) => [p.name, p.sha256]));
 }
 
