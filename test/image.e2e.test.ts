@@ -6,6 +6,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
+import { parse } from "yaml";
+import { SETTINGS } from "../src/config.js";
 import { dockerignore } from "./helpers/dockerfile.js";
 import { layoutImage, type Image } from "./helpers/image-layout.js";
 import { formWith, ROOT, startServer, TOKEN } from "./helpers/server.js";
@@ -88,6 +90,25 @@ t.test(".dockerignore keeps tests, docs and local data out of the build context"
   }
 });
 
+t.test("the README's Docker and Compose examples match the image", async (t) => {
+  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+  const port = image.expose[0];
+  const volume = image.volumes[0];
+  const run = /```bash\n(docker build[^]*?)```/.exec(readme)?.[1] ?? "";
+  t.match(run, `-p ${port}:${port}`);
+  t.match(run, new RegExp(`-v \\S+:${volume}\\b`));
+  t.match(run, /-e AUTH_TOKEN=/, "a token, which the image requires");
+  const compose = parse(/```yaml\n(services:[^]*?)```/.exec(readme)?.[1] ?? "") as {
+    services: Record<string, { ports: string[]; environment: Record<string, string>; volumes: string[] }>;
+  };
+  const service = Object.values(compose.services)[0];
+  t.same(service.ports, [`${port}:${port}`]);
+  t.ok(service.volumes.some((v) => v.endsWith(`:${volume}`)), "the volume is mounted at the image's VOLUME");
+  t.ok("AUTH_TOKEN" in service.environment || "AUTH_TOKEN_FILE" in service.environment, "a token");
+  for (const key of Object.keys(service.environment)) t.ok((SETTINGS as readonly string[]).includes(key), `${key} is a setting`);
+  t.match(readme, "release-server: invalid configuration: AUTH_TOKEN=\"\": no token is configured; set AUTH_TOKEN or AUTH_TOKEN_FILE");
+});
+
 t.test("the laid-out image passes the end-to-end smoke", async (t) => {
   const server = await startImage(image);
   t.teardown(() => server.stop());
@@ -102,7 +123,7 @@ t.test("a missing token is a clear startup error, not a generated token", async 
   );
   t.ok(err, "the server refuses to start");
   t.match(err?.message, /exited with 1/);
-  t.match(err?.message, /no token is configured; set AUTH_TOKEN or AUTH_TOKEN_FILE/);
+  t.match(err?.message, 'release-server: invalid configuration: AUTH_TOKEN="": no token is configured; set AUTH_TOKEN or AUTH_TOKEN_FILE');
   t.notMatch(err?.message, /generated/);
 });
 
