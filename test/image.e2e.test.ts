@@ -78,6 +78,8 @@ t.test("the image holds only the runtime files", async (t) => {
   t.ok(modules.includes("busboy") && modules.includes("yaml"), "production dependencies installed");
   for (const dev of ["typescript", "tap", "c8", "bun", "deno", "@types"]) t.notOk(modules.includes(dev), `no dev dependency ${dev}`);
   t.notOk((await readdir(join(image.root, image.workdir, "dist"))).some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no sources");
+  t.same(await readdir(join(image.root, image.env.STORAGE_PATH)), [], "an empty /data for the volume");
+  t.match(dockerfile, /^COPY --from=build --chown=nonroot:nonroot \S+ \/data$/m, "owned by the non-root user, so a fresh volume is writable");
 });
 
 t.test(".dockerignore keeps tests, docs and local data out of the build context", async (t) => {
