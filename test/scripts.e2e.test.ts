@@ -5,6 +5,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import t from "tap";
@@ -187,6 +188,34 @@ t.test("upload.sh", async (t) => {
     const r = await sh(UPLOAD, [f.path], { ...env, RELEASE_SERVER_URL: small.url });
     t.equal(r.code, 9);
     t.match(r.stderr, "413: the upload is larger than MAX_UPLOAD_SIZE");
+  });
+
+  t.test("a server that stores other bytes than were sent (an older server ignoring sha256) exits 7", async (t) => {
+    // A stand-in for a server that does not verify: it answers 200 with its own digest.
+    const stored = "f".repeat(64);
+    const fake = createHttpServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.setHeader("content-type", "application/json").end(JSON.stringify({ name: "x.zip", size: 1, created_at: "2024-01-01T00:00:00Z", sha256: stored })));
+    });
+    await new Promise<void>((r) => fake.listen(0, "127.0.0.1", r));
+    t.teardown(() => new Promise((r) => fake.close(r)));
+    const f = await file("old-server-v1.zip");
+    const r = await sh(UPLOAD, ["-u", `http://127.0.0.1:${(fake.address() as { port: number }).port}`, f.path], env);
+    t.equal(r.code, 7);
+    t.match(r.stderr, `checksum mismatch: sent sha256 ${f.sha}, the server stored ${stored}`);
+  });
+
+  t.test("a server error that is not JSON is shown as it came", async (t) => {
+    const fake = createHttpServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(502).end("Bad Gateway from the proxy"));
+    });
+    await new Promise<void>((r) => fake.listen(0, "127.0.0.1", r));
+    t.teardown(() => new Promise((r) => fake.close(r)));
+    const f = await file("proxy-v1.zip");
+    const r = await sh(UPLOAD, ["-u", `http://127.0.0.1:${(fake.address() as { port: number }).port}`, f.path], env);
+    t.equal(r.code, 9);
+    t.match(r.stderr, "the server answered 502: Bad Gateway from the proxy");
   });
 
   t.test("on a terminal, curl's progress bar is shown", async (t) => {
