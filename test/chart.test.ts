@@ -123,6 +123,20 @@ t.test("the deployment has the required properties", async (t) => {
   }
 });
 
+t.test("template blocks are balanced and actions closed", async (t) => {
+  for (const [file, text] of Object.entries(templates)) {
+    const actions = [...text.matchAll(/\{\{-?\s*(.*?)\s*-?\}\}/gs)].map((m) => m[1]);
+    t.equal(text.split("{{").length, text.split("}}").length, `${file}: every {{ has its }}`);
+    let depth = 0;
+    for (const a of actions) {
+      if (/^(if|with|range|define)\b/.test(a)) depth++;
+      if (/^end\b/.test(a)) depth--;
+      if (depth < 0) break;
+    }
+    t.equal(depth, 0, `${file}: if/with/range/define blocks are closed`);
+  }
+});
+
 t.test("Chart.yaml", async (t) => {
   t.match(await readYaml(join(CHART, "Chart.yaml")), { apiVersion: "v2", name: "release-server", version: String, appVersion: String, type: "application" });
 });
