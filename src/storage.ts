@@ -174,13 +174,16 @@ export class Storage {
     return this.exclusive(async () => {
       await this.rescanIfChanged();
       const known = this.index.has(name);
+      let found = true;
       try {
         await rm(join(this.dir, name));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        if (!known) return false;
+        found = known;
       }
+      // Also when the package was removed by hand: a sidecar left behind would be trusted for a later file of that name.
       await rm(join(this.dir, name + SIDECAR_SUFFIX), { force: true });
+      if (!found) return false;
       await syncDir(this.dir);
       this.index.delete(name);
       this.sorted = null;
