@@ -36,6 +36,8 @@ export async function receiveMultipart(request: Request, opts: ReceiveOptions): 
     parser = busboy({
       headers: { "content-type": contentType },
       defParamCharset: "utf8",
+      // Keep the name as sent, so "dir/x.zip" or "../x.zip" is refused rather than stored as "x.zip".
+      preservePath: true,
       limits: { fieldSize: MAX_FIELD_BYTES, fields: MAX_FIELDS },
     });
   } catch (err) {
