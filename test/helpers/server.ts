@@ -73,9 +73,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       }
     };
     proc.stdout!.on("data", check);
-    proc.once("exit", (code) => {
+    proc.once("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+      reject(new Error(`server exited with ${code ?? signal} before listening:\n${out}`));
     });
   });
   return {
