@@ -58,7 +58,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: a signal meant for the test runner's group is not one for the server.
+    detached: true,
   });
+  // Never leave a server behind, even when the test process ends early.
+  const killOnExit = () => proc.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  proc.once("exit", () => process.off("exit", killOnExit));
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
