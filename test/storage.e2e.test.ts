@@ -5,16 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import t, { type Test } from "tap";
+import t from "tap";
 import { download, eventually, listed, openUpload, sha256, tempFiles, uploaded } from "./helpers/requests.js";
-import { serverFor, tempDir } from "./helpers/server.js";
-
-/** A storage directory that outlives the servers started on it. */
-async function keptDir(t: Test) {
-  const dir = await tempDir();
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { keptDir, serverFor } from "./helpers/server.js";
 
 t.test("packages survive a restart unchanged", async (t) => {
   const storage = await keptDir(t);

@@ -137,3 +137,10 @@ export async function runUntilExit(env: Record<string, string>, cwd?: string): P
   await rm(storage, { recursive: true, force: true });
   return { code, output };
 }
+
+/** A temp directory removed when the test ends; for storage that outlives a server (restarts, shutdown). */
+export async function keptDir(t: Test): Promise<string> {
+  const dir = await tempDir();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
