@@ -52,7 +52,8 @@ async function peakRss<T>(server: RunningServer, work: Promise<T>): Promise<{ re
 async function streamedSha256(url: string): Promise<string> {
   const res = await fetch(url);
   const hash = createHash("sha256");
-  for await (const chunk of res.body!) hash.update(chunk);
+  const reader = res.body!.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) hash.update(r.value);
   return hash.digest("hex");
 }
 

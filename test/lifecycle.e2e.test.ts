@@ -98,6 +98,15 @@ t.test("a bad setting stops startup with exit code 1 and one line naming the key
   }
 });
 
+t.test("a port already in use stops startup with one line naming it", async (t) => {
+  const server = await serverFor(t);
+  const port = new URL(server.url).port;
+  const { code, output } = await runUntilExit({ PORT: port });
+  t.equal(code, 1);
+  t.equal(output.trim().split("\n").length, 1, output);
+  t.match(output, `release-server: cannot listen: PORT=${port} HOST="127.0.0.1": listen EADDRINUSE`);
+});
+
 t.test("with no token configured, one is generated, printed once, and works", async (t) => {
   const server = await serverFor(t, { env: { AUTH_TOKEN: "" } });
   const token = await generatedToken(server);

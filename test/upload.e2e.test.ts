@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t, { type Test } from "tap";
-import { curl, download, isError, listed, openUpload, sha256, tempFiles, upload, uploaded } from "./helpers/requests.js";
+import { curl, download, eventually, isError, listed, openUpload, sha256, tempFiles, upload, uploaded } from "./helpers/requests.js";
 import { serverFor, TOKEN, type RunningServer } from "./helpers/server.js";
 
 /** The storage directory holds exactly these packages (plus their sidecars), and no temp files. */
@@ -136,6 +136,34 @@ t.test("400 for uploads that cannot be stored, with nothing left behind", async 
   await storesExactly(t, server, []);
 });
 
+t.test("two uploads of one new name at once: the first to finish wins, the other gets 409", async (t) => {
+  const server = await serverFor(t);
+  const first = openUpload(server, "race.zip");
+  const second = openUpload(server, "race.zip");
+  await first.send("first upload");
+  await second.send("second upload");
+  t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 2), "both are being received");
+  const a = await first.finish();
+  t.equal(a.status, 200, a.body);
+  const b = await second.finish();
+  t.equal(b.status, 409, b.body);
+  t.match(JSON.parse(b.body).detail, 'a package named "race.zip" already exists');
+  t.equal((await download(server, "race.zip")).bytes.toString(), "first upload");
+  await storesExactly(t, server, ["race.zip"]);
+});
+
+t.test("malformed multipart bodies are a 400, and the server carries on", async (t) => {
+  const server = await serverFor(t);
+  const post = (contentType: string, body: string) =>
+    fetch(`${server.url}/upload`, { method: "POST", headers: { ...server.auth, "content-type": contentType }, body });
+  await isError(t, await post("multipart/form-data; charset=utf-8", "x"), 400, "the multipart body cannot be read");
+  const part = '--abc\r\nContent-Disposition: form-data; name="file"; filename="x.zip"\r\n\r\n';
+  await isError(t, await post("multipart/form-data; boundary=abc", `${part}the body ends before the closing boundary`), 400, "the multipart body is malformed: Unexpected end of form");
+  await isError(t, await post("multipart/form-data; boundary=abc", `${part}one\r\n${part}two, unterminated`), 400, /more than one file part|malformed/);
+  t.equal((await fetch(`${server.url}/health`)).status, 200, "still up");
+  await storesExactly(t, server, []);
+});
+
 t.test("a file name with a path is refused, not cut down to its last segment", async (t) => {
   const server = await serverFor(t);
   for (const name of ["dir/evil.zip", "../../evil.zip", "..\\evil.zip"]) {
@@ -185,8 +213,12 @@ t.test("413 above MAX_UPLOAD_SIZE, with nothing left behind", async (t) => {
   const server = await serverFor(t, { env: { MAX_UPLOAD_SIZE: "64K" } });
   t.equal((await upload(server, "fits.zip", new Uint8Array(randomBytes(64 * 1024)))).status, 200, "exactly the limit fits");
 
-  // A declared Content-Length over the limit is refused before the body is read.
-  await isError(t, await upload(server, "big.zip", new Uint8Array(randomBytes(1024 * 1024))), 413, "larger than MAX_UPLOAD_SIZE (65536 bytes)");
+  // A declared Content-Length over the limit is refused before the body is read (so none is sent here).
+  const declared = openUpload(server, "big.zip", "", { "content-length": String(4 * 1024 * 1024) });
+  const early = await declared.response;
+  declared.abort();
+  t.equal(early.status, 413);
+  t.same(JSON.parse(early.body), { detail: "the upload is larger than MAX_UPLOAD_SIZE (65536 bytes)" });
 
   // A chunked body with no length is cut off once it passes the limit.
   const pending = openUpload(server, "big.zip");

@@ -64,11 +64,11 @@ export interface OpenUpload {
   abort(): void;
 }
 
-export function openUpload(server: RunningServer, name: string, query = ""): OpenUpload {
+export function openUpload(server: RunningServer, name: string, query = "", headers: Record<string, string> = {}): OpenUpload {
   const boundary = `rs-test-${randomBytes(8).toString("hex")}`;
   const req = httpRequest(`${server.url}/upload${query}`, {
     method: "POST",
-    headers: { ...server.auth, "content-type": `multipart/form-data; boundary=${boundary}` },
+    headers: { ...server.auth, "content-type": `multipart/form-data; boundary=${boundary}`, ...headers },
   });
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on("response", (res) => {
