@@ -42,6 +42,7 @@ t.test("upload, download and delete round trip", async (t) => {
   t.same(await listed(server), []);
   await isError(t, await fetch(`${server.url}/assets/${name}`), 404, /no package/);
   await isError(t, await fetch(`${server.url}/packages/${name}`, { method: "DELETE", headers: server.auth }), 404, `no package named "${name}"`);
+  await isError(t, await fetch(`${server.url}/assets/${name}`, { method: "DELETE", headers: server.auth }), 404, `no package named "${name}"`);
 });
 
 t.test("the README's curl commands work", async (t) => {
