@@ -241,12 +241,21 @@ export class Storage {
     const path = join(this.dir, name);
     const base = { name, size: st.size, createdAt: st.mtime, mtimeMs: st.mtimeMs };
     const sidecar = await readSidecar(path + SIDECAR_SUFFIX);
-    // A sidecar written before the file's last change describes older bytes.
-    if (sidecar && sidecar.mtimeMs >= st.mtimeMs) return { ...base, sha256: sidecar.sha256 };
+    // A sidecar written before the file's last change describes older bytes. File times are coarse
+    // (a clock tick of a few ms), so one from the same tick as the file may predate a change too.
+    if (sidecar && sidecar.mtimeMs > st.mtimeMs) return { ...base, sha256: sidecar.sha256 };
     const sha256 = await hashFile(path);
-    const after = await stat(path).catch(() => null);
-    if (!after || after.size !== st.size || after.mtimeMs !== st.mtimeMs) return null;
+    const unchanged = async () => {
+      const now = await stat(path).catch(() => null);
+      return now !== null && now.size === st.size && now.mtimeMs === st.mtimeMs;
+    };
+    if (!(await unchanged())) return null;
     await this.writeSidecar(name, sha256);
+    if (!(await unchanged())) {
+      // Changed while the sidecar was being written: that sidecar must never be trusted.
+      await rm(path + SIDECAR_SUFFIX, { force: true });
+      return null;
+    }
     return { ...base, sha256 };
   }
 
