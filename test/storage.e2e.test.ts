@@ -114,6 +114,22 @@ t.test("files changed by hand while the server runs show up on the very next req
     t.equal(await readFile(`${path}.sha256`, "utf8"), sha256(whole), "the sidecar is brought up to date");
   });
 
+  t.test("a file that grows right after it was indexed is never listed with the old digest", async (t) => {
+    // Each round: the server indexes a half-written file, then the rest arrives within a few ms,
+    // often inside the same file-time tick as the sidecar the server just wrote.
+    const path = join(server.storage, "growing.zip");
+    const stale: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      await writeFile(path, `round ${i}`);
+      await listed(server);
+      await appendFile(path, " and the rest");
+      const entry = (await listed(server)).find((p) => p.name === "growing.zip");
+      if (entry?.sha256 !== sha256(`round ${i} and the rest`)) stale.push(i);
+    }
+    t.same(stale, [], "no round listed a stale digest");
+    await rm(path);
+  });
+
   t.test("a sub-directory, a symlink and a stray sidecar are not packages", async (t) => {
     await mkdir(join(server.storage, "subdir"));
     await symlink("/etc/passwd", join(server.storage, "passwd"));

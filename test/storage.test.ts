@@ -33,8 +33,21 @@ const rejection = (promise: Promise<unknown>) => promise.then(() => null, (err: 
 
 const names = async (storage: Storage) => (await storage.list()).map((p) => p.name);
 
+/** Makes `name`'s sidecar a second newer than the file, as when it was written after the file was complete. */
+async function sidecarLater(dir: string, name: string) {
+  const { mtime } = await stat(join(dir, name));
+  const later = new Date(mtime.getTime() + 1000);
+  await utimes(join(dir, `${name}.sha256`), later, later);
+}
+
 t.test("open builds the index from sidecars without hashing", async (t) => {
-  const { storage } = await storeWith(t, { "a.zip": "aaa", "a.zip.sha256": FAKE });
+  const dir = await tempDir("rs-storage-");
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, "a.zip"), "aaa");
+  await writeFile(join(dir, "a.zip.sha256"), FAKE);
+  await sidecarLater(dir, "a.zip");
+  const storage = await Storage.open(dir);
+  t.teardown(() => storage.close());
   const entry = await storage.get("a.zip");
   t.match(entry, { name: "a.zip", size: 3, sha256: FAKE });
   t.type(entry!.createdAt, Date);
@@ -74,6 +87,20 @@ t.test("a sidecar older than its file is stale and the file is re-hashed", async
   t.teardown(() => storage.close());
   t.equal((await storage.get("d.zip"))!.sha256, sha("new bytes"));
   t.equal(await readFile(join(dir, "d.zip.sha256"), "utf8"), sha("new bytes"), "the sidecar is rewritten");
+});
+
+t.test("a sidecar from the same clock tick as its file is checked, not trusted", async (t) => {
+  // File times are coarse: the file may have changed again within the tick its sidecar was written in.
+  const dir = await tempDir("rs-storage-");
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, "same.zip"), "same tick");
+  await writeFile(join(dir, "same.zip.sha256"), FAKE);
+  const tick = new Date(Date.now() - 60_000);
+  await utimes(join(dir, "same.zip"), tick, tick);
+  await utimes(join(dir, "same.zip.sha256"), tick, tick);
+  const storage = await Storage.open(dir);
+  t.teardown(() => storage.close());
+  t.equal((await storage.get("same.zip"))!.sha256, sha("same tick"));
 });
 
 t.test("leftover temp files are removed at open; other dot files and sidecars are not packages", async (t) => {
