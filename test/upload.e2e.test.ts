@@ -105,6 +105,23 @@ t.test("an overwrite keeps the old bytes until the new upload is complete", asyn
   await storesExactly(t, server, ["p.zip"]);
 });
 
+t.test("a download in flight keeps the bytes it started with through an overwrite and a delete", async (t) => {
+  const server = await serverFor(t);
+  const old = new Uint8Array(randomBytes(16 * 1024 * 1024));
+  await uploaded(t, server, "d.zip", old);
+  for (const change of ["overwrite", "delete"] as const) {
+    if (change === "delete") await uploaded(t, server, "d.zip", old, "?overwrite=true");
+    const res = await fetch(`${server.url}/assets/d.zip`);
+    const reader = res.body!.getReader();
+    const chunks = [Buffer.from((await reader.read()).value!)];
+    if (change === "overwrite") await uploaded(t, server, "d.zip", "replacement", "?overwrite=true");
+    else t.equal((await fetch(`${server.url}/packages/d.zip`, { method: "DELETE", headers: server.auth })).status, 204);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(Buffer.from(r.value));
+    t.ok(Buffer.concat(chunks).equals(old), `${change}: the download is the old package, whole`);
+  }
+  t.equal((await download(server, "d.zip")).status, 404);
+});
+
 t.test("400 for uploads that cannot be stored, with nothing left behind", async (t) => {
   const server = await serverFor(t);
   const post = (body: BodyInit, query = "") => fetch(`${server.url}/upload${query}`, { method: "POST", headers: server.auth, body });
