@@ -16,16 +16,20 @@ async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield Buffer.from(p);
 }
 
-/** A fresh storage directory holding `files`, opened once the files are written. */
-async function storeWith(t: Test, files: Record<string, string> = {}) {
+/** A fresh storage directory holding `files`, opened once the files are written and `prepare` has run. */
+async function storeWith(t: Test, files: Record<string, string> = {}, prepare: (dir: string) => Promise<void> = async () => {}) {
   const dir = await tempDir("rs-storage-");
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
   for (const [name, data] of Object.entries(files)) await writeFile(join(dir, name), data);
+  await prepare(dir);
   const storage = await Storage.open(dir);
-  t.teardown(async () => {
-    storage.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  t.teardown(() => storage.close());
   return { dir, storage };
+}
+
+/** Sets the modification time of `names` in `dir`. */
+async function touch(dir: string, at: Date, ...names: string[]) {
+  for (const name of names) await utimes(join(dir, name), at, at);
 }
 
 /** The error `promise` rejects with, so its class can be checked. */
@@ -33,21 +37,12 @@ const rejection = (promise: Promise<unknown>) => promise.then(() => null, (err: 
 
 const names = async (storage: Storage) => (await storage.list()).map((p) => p.name);
 
-/** Makes `name`'s sidecar a second newer than the file, as when it was written after the file was complete. */
-async function sidecarLater(dir: string, name: string) {
-  const { mtime } = await stat(join(dir, name));
-  const later = new Date(mtime.getTime() + 1000);
-  await utimes(join(dir, `${name}.sha256`), later, later);
-}
-
 t.test("open builds the index from sidecars without hashing", async (t) => {
-  const dir = await tempDir("rs-storage-");
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, "a.zip"), "aaa");
-  await writeFile(join(dir, "a.zip.sha256"), FAKE);
-  await sidecarLater(dir, "a.zip");
-  const storage = await Storage.open(dir);
-  t.teardown(() => storage.close());
+  // The sidecar written a second after the file was complete, as it would be.
+  const { storage } = await storeWith(t, { "a.zip": "aaa", "a.zip.sha256": FAKE }, async (dir) => {
+    const { mtime } = await stat(join(dir, "a.zip"));
+    await touch(dir, new Date(mtime.getTime() + 1000), "a.zip.sha256");
+  });
   const entry = await storage.get("a.zip");
   t.match(entry, { name: "a.zip", size: 3, sha256: FAKE });
   t.type(entry!.createdAt, Date);
@@ -77,29 +72,16 @@ t.test("an unreadable sidecar is replaced by a fresh hash", async (t) => {
 });
 
 t.test("a sidecar older than its file is stale and the file is re-hashed", async (t) => {
-  const dir = await tempDir("rs-storage-");
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, "d.zip"), "new bytes");
-  await writeFile(join(dir, "d.zip.sha256"), FAKE);
-  const past = new Date(Date.now() - 60_000);
-  await utimes(join(dir, "d.zip.sha256"), past, past);
-  const storage = await Storage.open(dir);
-  t.teardown(() => storage.close());
+  const { dir, storage } = await storeWith(t, { "d.zip": "new bytes", "d.zip.sha256": FAKE }, (dir) => touch(dir, new Date(Date.now() - 60_000), "d.zip.sha256"));
   t.equal((await storage.get("d.zip"))!.sha256, sha("new bytes"));
   t.equal(await readFile(join(dir, "d.zip.sha256"), "utf8"), sha("new bytes"), "the sidecar is rewritten");
 });
 
 t.test("a sidecar from the same clock tick as its file is checked, not trusted", async (t) => {
   // File times are coarse: the file may have changed again within the tick its sidecar was written in.
-  const dir = await tempDir("rs-storage-");
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, "same.zip"), "same tick");
-  await writeFile(join(dir, "same.zip.sha256"), FAKE);
-  const tick = new Date(Date.now() - 60_000);
-  await utimes(join(dir, "same.zip"), tick, tick);
-  await utimes(join(dir, "same.zip.sha256"), tick, tick);
-  const storage = await Storage.open(dir);
-  t.teardown(() => storage.close());
+  const { storage } = await storeWith(t, { "same.zip": "same tick", "same.zip.sha256": FAKE }, (dir) =>
+    touch(dir, new Date(Date.now() - 60_000), "same.zip", "same.zip.sha256"),
+  );
   t.equal((await storage.get("same.zip"))!.sha256, sha("same tick"));
 });
 
@@ -120,9 +102,9 @@ t.test("leftover temp files are removed at open; other dot files and sidecars ar
 t.test("list is newest first", async (t) => {
   const { dir, storage } = await storeWith(t, { "one.zip": "1", "two.zip": "2", "three.zip": "3" });
   const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, s));
-  await utimes(join(dir, "one.zip"), at(1), at(1));
-  await utimes(join(dir, "two.zip"), at(3), at(3));
-  await utimes(join(dir, "three.zip"), at(2), at(2));
+  await touch(dir, at(1), "one.zip");
+  await touch(dir, at(3), "two.zip");
+  await touch(dir, at(2), "three.zip");
   t.same(await names(storage), ["two.zip", "three.zip", "one.zip"]);
   t.same((await storage.list()).map((p) => p.createdAt.toISOString()), [at(3), at(2), at(1)].map((d) => d.toISOString()));
 });
@@ -144,9 +126,8 @@ t.test("a file rewritten in place by hand is hashed again", async (t) => {
   const { dir, storage } = await storeWith(t, { "f.zip": "version 1" });
   t.equal((await storage.get("f.zip"))!.sha256, sha("version 1"));
   // Same directory entry, so the directory's mtime does not change; the file's does.
-  const later = new Date(Date.now() + 5_000);
   await writeFile(join(dir, "f.zip"), "version 2!");
-  await utimes(join(dir, "f.zip"), later, later);
+  await touch(dir, new Date(Date.now() + 5_000), "f.zip");
   const opened = await storage.openPackage("f.zip");
   t.ok(opened, "openPackage notices the change and describes the file again");
   await opened!.handle.close();
