@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { curl, download, isError, sha256, uploaded } from "./helpers/requests.js";
-import { serverFor } from "./helpers/server.js";
+import { serverFor, type RunningServer } from "./helpers/server.js";
 
 t.test("health probes", async (t) => {
   const server = await serverFor(t);
@@ -195,6 +195,21 @@ t.test("GET /latest uses PUBLIC_URL when set", async (t) => {
   await uploaded(t, server, "a.zip", "a");
   const latest = JSON.parse((await curl("-H", "Host: other.example", `${server.url}/latest`)).stdout);
   t.equal(latest.assets[0].browser_download_url, "https://releases.example.com/base/assets/a.zip");
+});
+
+t.test("behind a proxy, links follow X-Forwarded-* / Forwarded only when TRUST_PROXY is on", async (t) => {
+  const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "releases.example.com" };
+  const link = async (server: RunningServer, headers: Record<string, string>) =>
+    (await (await fetch(`${server.url}/latest`, { headers })).json()).assets[0].browser_download_url;
+
+  const trusting = await serverFor(t, { env: { TRUST_PROXY: "true" } });
+  await uploaded(t, trusting, "a.zip", "a");
+  t.equal(await link(trusting, forwarded), "https://releases.example.com/assets/a.zip");
+  t.equal(await link(trusting, { forwarded: 'for=10.0.0.1;proto=https;host="fw.example.com"' }), "https://fw.example.com/assets/a.zip");
+
+  const plain = await serverFor(t);
+  await uploaded(t, plain, "a.zip", "a");
+  t.equal(await link(plain, forwarded), `${plain.url}/assets/a.zip`, "anyone can send these headers: ignored by default");
 });
 
 t.test("reads that carry some other bearer token still succeed", async (t) => {
