@@ -44,6 +44,10 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxUploadSize + MULTIPART_OVERHEAD,
+  }).catch((err: Error) => {
+    // A port in use or not allowed is a bad setting too: one line, naming it.
+    console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${err.message}`);
+    return process.exit(1);
   });
   log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`);
   if (config.authTokenSource === "generated") {

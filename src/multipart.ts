@@ -36,6 +36,8 @@ export async function receiveMultipart(request: Request, opts: ReceiveOptions): 
     parser = busboy({
       headers: { "content-type": contentType },
       defParamCharset: "utf8",
+      // Keep the name as sent, so "dir/x.zip" or "../x.zip" is refused rather than stored as "x.zip".
+      preservePath: true,
       limits: { fieldSize: MAX_FIELD_BYTES, fields: MAX_FIELDS },
     });
   } catch (err) {
@@ -59,6 +61,11 @@ export async function receiveMultipart(request: Request, opts: ReceiveOptions): 
   });
   parser.on("fieldsLimit", () => fail(new HttpError(400, `the form has more than ${MAX_FIELDS} text fields`)));
   parser.on("file", (name, stream, info) => {
+    // Listened to from the start: a body that ends mid-part errors this stream, maybe before anyone reads it.
+    // (An AbortError only says that our own reader stopped early; the reason for that is reported where it stopped.)
+    stream.on("error", (err: Error) => {
+      if (err.name !== "AbortError") fail(new HttpError(400, `the multipart body is malformed: ${err.message}`));
+    });
     if (upload !== null || name !== "file") {
       stream.resume();
       fail(

@@ -176,13 +176,16 @@ export class Storage {
     return this.exclusive(async () => {
       await this.rescanIfChanged();
       const known = this.index.has(name);
+      let found = true;
       try {
         await rm(join(this.dir, name));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        if (!known) return false;
+        found = known;
       }
+      // Also when the package was removed by hand: a sidecar left behind would be trusted for a later file of that name.
       await rm(join(this.dir, name + SIDECAR_SUFFIX), { force: true });
+      if (!found) return false;
       await syncDir(this.dir);
       this.index.delete(name);
       this.sorted = null;
@@ -240,12 +243,21 @@ export class Storage {
     const path = join(this.dir, name);
     const base = { name, size: st.size, createdAt: st.mtime, mtimeMs: st.mtimeMs };
     const sidecar = await readSidecar(path + SIDECAR_SUFFIX);
-    // A sidecar written before the file's last change describes older bytes.
-    if (sidecar && sidecar.mtimeMs >= st.mtimeMs) return { ...base, sha256: sidecar.sha256 };
+    // A sidecar written before the file's last change describes older bytes. File times are coarse
+    // (a clock tick of a few ms), so one from the same tick as the file may predate a change too.
+    if (sidecar && sidecar.mtimeMs > st.mtimeMs) return { ...base, sha256: sidecar.sha256 };
     const sha256 = await hashFile(path);
-    const after = await stat(path).catch(() => null);
-    if (!after || after.size !== st.size || after.mtimeMs !== st.mtimeMs) return null;
+    const unchanged = async () => {
+      const now = await stat(path).catch(() => null);
+      return now !== null && now.size === st.size && now.mtimeMs === st.mtimeMs;
+    };
+    if (!(await unchanged())) return null;
     await this.writeSidecar(name, sha256);
+    if (!(await unchanged())) {
+      // Changed while the sidecar was being written: that sidecar must never be trusted.
+      await rm(path + SIDECAR_SUFFIX, { force: true });
+      return null;
+    }
     return { ...base, sha256 };
   }
 

@@ -2,6 +2,7 @@
 // directory, for end-to-end tests that speak HTTP to it.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Test } from "tap";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -57,7 +58,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: a signal meant for the test runner's group is not one for the server.
+    detached: true,
   });
+  // Never leave a server behind, even when the test process ends early.
+  const killOnExit = () => proc.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  proc.once("exit", () => process.off("exit", killOnExit));
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
@@ -72,9 +79,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       }
     };
     proc.stdout!.on("data", check);
-    proc.once("exit", (code) => {
+    proc.once("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+      reject(new Error(`server exited with ${code ?? signal} before listening:\n${out}`));
     });
   });
   return {
@@ -103,4 +110,37 @@ export function formWith(name: string, data: Uint8Array<ArrayBuffer> | Blob, fie
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append("file", data instanceof Blob ? data : new Blob([data]), name);
   return form;
+}
+
+/** startServer, stopped (and its temp storage removed) when the test ends. */
+export async function serverFor(t: Test, opts: ServerOptions = {}): Promise<RunningServer> {
+  const server = await startServer(opts);
+  t.teardown(() => server.stop());
+  return server;
+}
+
+/** Runs the server with `env` until it exits by itself (a startup error); the exit code and all output. */
+export async function runUntilExit(env: Record<string, string>, cwd?: string): Promise<{ code: number | null; output: string }> {
+  const storage = await tempDir();
+  const [cmd, ...args] = runtimeCommand("node");
+  const proc = spawn(cmd, args, {
+    cwd: cwd ?? storage,
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  proc.stdout!.on("data", (d) => (output += d));
+  proc.stderr!.on("data", (d) => (output += d));
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+  const code = await new Promise<number | null>((res) => proc.once("exit", (c) => res(c)));
+  clearTimeout(timer);
+  await rm(storage, { recursive: true, force: true });
+  return { code, output };
+}
+
+/** A temp directory removed when the test ends; for storage that outlives a server (restarts, shutdown). */
+export async function keptDir(t: Test): Promise<string> {
+  const dir = await tempDir();
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
 }

@@ -1,0 +1,211 @@
+// parseConfig, rule by rule: defaults, environment over YAML, validation of
+// every value, where the upload token comes from.
+
+import { resolve } from "node:path";
+import t, { type Test } from "tap";
+import { ConfigError, parseConfig, parseSize, type Sources } from "../src/config.js";
+
+function parse(env: Record<string, string | undefined>, yamlText: string | null = null, more: Partial<Sources> = {}) {
+  return parseConfig({
+    env,
+    yamlText,
+    configPath: "config.yaml",
+    readTokenFile: (path) => {
+      throw new Error(`ENOENT: no such file, open '${path}'`);
+    },
+    generateToken: () => "generated-token-abcdefghijklmnop",
+    ...more,
+  });
+}
+
+/** Expects parseConfig to stop with a ConfigError whose one line names the key and the value. */
+function rejects(t: Test, key: string, value: string, env: Record<string, string>, yamlText: string | null = null, more: Partial<Sources> = {}) {
+  t.throws(() => parse(env, yamlText, more), ConfigError, `${key}=${value}`);
+  try {
+    parse(env, yamlText, more);
+  } catch (err) {
+    const message = (err as Error).message;
+    t.match(message, `${key}=${JSON.stringify(value)}`, `the message names ${key} and its value`);
+    t.notMatch(message, "\n", "the message is one line");
+  }
+}
+
+t.test("defaults when nothing is configured", async (t) => {
+  const c = parse({});
+  t.same(c, {
+    authToken: "generated-token-abcdefghijklmnop",
+    authTokenSource: "generated",
+    maxPackages: 10,
+    storagePath: resolve("./data"),
+    host: "0.0.0.0",
+    port: 8000,
+    publicUrl: null,
+    maxUploadSize: 2 ** 30,
+    shutdownTimeout: 25,
+    trustProxy: false,
+    configPath: "config.yaml",
+  });
+});
+
+t.test("empty or blank values count as unset", async (t) => {
+  const c = parse({ PORT: "", MAX_PACKAGES: "  ", PUBLIC_URL: "" }, "port:\nhost: ''\n");
+  t.equal(c.port, 8000);
+  t.equal(c.maxPackages, 10);
+  t.equal(c.host, "0.0.0.0");
+  t.equal(c.publicUrl, null);
+});
+
+t.test("the YAML file holds the same keys in snake_case", async (t) => {
+  const c = parse(
+    {},
+    [
+      "max_packages: 3",
+      "storage_path: /srv/releases",
+      "host: 127.0.0.1",
+      "port: 9000",
+      "public_url: https://releases.example.com/",
+      "max_upload_size: 500M",
+      "shutdown_timeout: 5",
+      "trust_proxy: yes",
+      "auth_token: from-yaml",
+    ].join("\n"),
+  );
+  t.match(c, {
+    maxPackages: 3,
+    storagePath: "/srv/releases",
+    host: "127.0.0.1",
+    port: 9000,
+    publicUrl: "https://releases.example.com",
+    maxUploadSize: 500 * 2 ** 20,
+    shutdownTimeout: 5,
+    trustProxy: true,
+    authToken: "from-yaml",
+    authTokenSource: "auth_token",
+  });
+});
+
+t.test("the environment wins over the YAML file", async (t) => {
+  const c = parse({ PORT: "9001", MAX_PACKAGES: "7", STORAGE_PATH: "/env/path" }, "port: 9000\nmax_packages: 3\nstorage_path: /yaml/path\n");
+  t.equal(c.port, 9001);
+  t.equal(c.maxPackages, 7);
+  t.equal(c.storagePath, "/env/path");
+});
+
+t.test("an empty YAML document is no settings", async (t) => {
+  t.equal(parse({}, "").port, 8000);
+  t.equal(parse({}, "# only a comment\n").port, 8000);
+});
+
+t.test("YAML problems name the file or the key", async (t) => {
+  rejects(t, "colour", "blue", {}, "colour: blue\n");
+  rejects(t, "CONFIG_PATH", "config.yaml", {}, "port: [1, 2\n");
+  rejects(t, "CONFIG_PATH", "config.yaml", {}, "- a list\n- not a mapping\n");
+  rejects(t, "CONFIG_PATH", "config.yaml", {}, "just a string\n");
+  t.throws(() => parse({}, "port: {a: 1}\n"), /port=.*expected a single value/);
+  t.throws(() => parse({}, "PORT: 9000\n"), /PORT=9000: unknown key/, "YAML keys are snake_case, not the environment names");
+});
+
+t.test("PORT must be a whole number from 0 to 65535", async (t) => {
+  rejects(t, "PORT", "abc", { PORT: "abc" });
+  rejects(t, "PORT", "80.5", { PORT: "80.5" });
+  rejects(t, "PORT", "65536", { PORT: "65536" });
+  rejects(t, "port", "-1", {}, "port: -1\n");
+  t.equal(parse({ PORT: "0" }).port, 0);
+  t.equal(parse({ PORT: " 8080 " }).port, 8080, "surrounding white space is ignored");
+});
+
+t.test("MAX_PACKAGES is a whole number, 0 keeps everything, negative is refused", async (t) => {
+  rejects(t, "MAX_PACKAGES", "-1", { MAX_PACKAGES: "-1" });
+  rejects(t, "MAX_PACKAGES", "ten", { MAX_PACKAGES: "ten" });
+  t.equal(parse({ MAX_PACKAGES: "0" }).maxPackages, 0);
+  t.equal(parse({ MAX_PACKAGES: "250" }).maxPackages, 250);
+});
+
+t.test("MAX_UPLOAD_SIZE accepts bytes and binary units", async (t) => {
+  const size = (value: string) => parse({ MAX_UPLOAD_SIZE: value }).maxUploadSize;
+  t.equal(size("1048576"), 1048576);
+  t.equal(size("100b"), 100);
+  t.equal(size("1k"), 1024);
+  t.equal(size("1KB"), 1024);
+  t.equal(size("500M"), 500 * 2 ** 20);
+  t.equal(size("500MB"), 500 * 2 ** 20);
+  t.equal(size("500MiB"), 500 * 2 ** 20);
+  t.equal(size("1.5G"), 1.5 * 2 ** 30);
+  t.equal(size("2 GiB"), 2 * 2 ** 30);
+  t.equal(size("1T"), 2 ** 40);
+  rejects(t, "MAX_UPLOAD_SIZE", "lots", { MAX_UPLOAD_SIZE: "lots" });
+  rejects(t, "MAX_UPLOAD_SIZE", "10X", { MAX_UPLOAD_SIZE: "10X" });
+  rejects(t, "MAX_UPLOAD_SIZE", "0", { MAX_UPLOAD_SIZE: "0" });
+  rejects(t, "MAX_UPLOAD_SIZE", "0.5", { MAX_UPLOAD_SIZE: "0.5" });
+  t.equal(parseSize({ value: "2K", from: "x" }), 2048);
+});
+
+t.test("SHUTDOWN_TIMEOUT is seconds", async (t) => {
+  t.equal(parse({ SHUTDOWN_TIMEOUT: "0.5" }).shutdownTimeout, 0.5);
+  t.equal(parse({ SHUTDOWN_TIMEOUT: "10s" }).shutdownTimeout, 10);
+  rejects(t, "SHUTDOWN_TIMEOUT", "soon", { SHUTDOWN_TIMEOUT: "soon" });
+  rejects(t, "SHUTDOWN_TIMEOUT", "-1", { SHUTDOWN_TIMEOUT: "-1" });
+});
+
+t.test("booleans", async (t) => {
+  for (const v of ["true", "1", "yes", "on", "TRUE"]) t.equal(parse({ TRUST_PROXY: v }).trustProxy, true, v);
+  for (const v of ["false", "0", "no", "off"]) t.equal(parse({ TRUST_PROXY: v }).trustProxy, false, v);
+  rejects(t, "TRUST_PROXY", "maybe", { TRUST_PROXY: "maybe" });
+  t.equal(parse({}, "trust_proxy: true\n").trustProxy, true, "a YAML boolean");
+});
+
+t.test("PUBLIC_URL must be an absolute http(s) URL without query or fragment", async (t) => {
+  t.equal(parse({ PUBLIC_URL: "https://releases.example.com" }).publicUrl, "https://releases.example.com");
+  t.equal(parse({ PUBLIC_URL: "https://example.com/releases/" }).publicUrl, "https://example.com/releases", "the trailing slash goes");
+  t.equal(parse({ PUBLIC_URL: "http://10.0.0.1:8000" }).publicUrl, "http://10.0.0.1:8000");
+  rejects(t, "PUBLIC_URL", "releases.example.com", { PUBLIC_URL: "releases.example.com" });
+  rejects(t, "PUBLIC_URL", "ftp://example.com", { PUBLIC_URL: "ftp://example.com" });
+  rejects(t, "PUBLIC_URL", "https://example.com/?a=1", { PUBLIC_URL: "https://example.com/?a=1" });
+  rejects(t, "PUBLIC_URL", "https://example.com/#top", { PUBLIC_URL: "https://example.com/#top" });
+});
+
+t.test("HOST and STORAGE_PATH are taken as given; STORAGE_PATH is made absolute", async (t) => {
+  const c = parse({ HOST: "::", STORAGE_PATH: "relative/dir" });
+  t.equal(c.host, "::");
+  t.equal(c.storagePath, resolve("relative/dir"));
+});
+
+t.test("the token: AUTH_TOKEN beats AUTH_TOKEN_FILE beats the YAML file", async (t) => {
+  const files: Record<string, string> = { "/run/secrets/token": "from-file\n", "/yaml/token": "from-yaml-file" };
+  const readTokenFile = (path: string) => {
+    if (!(path in files)) throw new Error(`ENOENT: no such file, open '${path}'`);
+    return files[path];
+  };
+  const token = (env: Record<string, string>, yaml: string | null = null) => {
+    const c = parse(env, yaml, { readTokenFile });
+    return [c.authToken, c.authTokenSource];
+  };
+  const yaml = "auth_token: yaml-token\nauth_token_file: /yaml/token\n";
+  t.same(token({ AUTH_TOKEN: "env-token", AUTH_TOKEN_FILE: "/run/secrets/token" }, yaml), ["env-token", "AUTH_TOKEN"]);
+  t.same(token({ AUTH_TOKEN_FILE: "/run/secrets/token" }, yaml), ["from-file", "AUTH_TOKEN_FILE"], "the file's white space is trimmed");
+  t.same(token({}, yaml), ["yaml-token", "auth_token"]);
+  t.same(token({}, "auth_token_file: /yaml/token\n"), ["from-yaml-file", "auth_token_file"]);
+  t.same(token({ AUTH_TOKEN: "  spaced  " }), ["spaced", "AUTH_TOKEN"]);
+});
+
+t.test("a token file that is empty or unreadable stops startup", async (t) => {
+  rejects(t, "AUTH_TOKEN_FILE", "/empty", { AUTH_TOKEN_FILE: "/empty" }, null, { readTokenFile: () => " \n" });
+  rejects(t, "AUTH_TOKEN_FILE", "/missing", { AUTH_TOKEN_FILE: "/missing" });
+  t.throws(() => parse({ AUTH_TOKEN_FILE: "/missing" }), /cannot read the token file: ENOENT/);
+  rejects(t, "auth_token_file", "/missing", {}, "auth_token_file: /missing\n");
+});
+
+t.test("REQUIRE_AUTH_TOKEN refuses to generate a token", async (t) => {
+  rejects(t, "AUTH_TOKEN", "", { REQUIRE_AUTH_TOKEN: "true" });
+  t.equal(parse({ REQUIRE_AUTH_TOKEN: "true", AUTH_TOKEN: "set" }).authToken, "set");
+  t.equal(parse({ REQUIRE_AUTH_TOKEN: "false" }).authTokenSource, "generated");
+});
+
+t.test("a generated token comes from generateToken, once per parse", async (t) => {
+  let calls = 0;
+  const c = parse({}, null, { generateToken: () => `token-${++calls}` });
+  t.equal(c.authToken, "token-1");
+  t.equal(c.authTokenSource, "generated");
+  t.equal(calls, 1);
+  t.equal(parse({ AUTH_TOKEN: "x" }, null, { generateToken: () => t.fail("not called when a token is set") as never }).authToken, "x");
+});

@@ -1,0 +1,141 @@
+// The storage directory as the real server sees it: what survives a restart,
+// temp files, the older version's layout, and files changed by hand while
+// the server runs.
+
+import { randomBytes } from "node:crypto";
+import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import t from "tap";
+import { download, eventually, listed, openUpload, sha256, tempFiles, uploaded } from "./helpers/requests.js";
+import { keptDir, serverFor } from "./helpers/server.js";
+
+t.test("packages survive a restart unchanged", async (t) => {
+  const storage = await keptDir(t);
+  const first = await serverFor(t, { storage });
+  const bytes = new Uint8Array(randomBytes(50_000));
+  await uploaded(t, first, "a.zip", bytes);
+  await new Promise((r) => setTimeout(r, 20));
+  await uploaded(t, first, "b.zip", "bee");
+  const before = await listed(first);
+  t.equal(await first.stop(), 0);
+
+  const second = await serverFor(t, { storage });
+  t.same(await listed(second), before, "same names, sizes, sha256 and created_at, same order");
+  t.ok((await download(second, "a.zip")).bytes.equals(bytes));
+});
+
+t.test("leftover temp files are removed at startup", async (t) => {
+  const storage = await keptDir(t);
+  await writeFile(join(storage, ".tmp-xyz"), "half of an upload from a crash");
+  await writeFile(join(storage, ".tmp-0123456789abcdef"), randomBytes(1000));
+  await writeFile(join(storage, "kept.zip"), "kept");
+  const server = await serverFor(t, { storage });
+  t.same(await tempFiles(storage), []);
+  t.same((await listed(server)).map((p) => p.name), ["kept.zip"]);
+});
+
+t.test("an upload cut off mid-body by the client leaves no temp file", async (t) => {
+  const server = await serverFor(t);
+  const pending = openUpload(server, "cut.zip");
+  await pending.send(randomBytes(200_000));
+  t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 1), "the upload is being written to a temp file");
+  pending.abort();
+  t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 0), "the temp file is removed");
+  t.same(await readdir(server.storage), []);
+  t.same(await listed(server), []);
+  t.equal((await fetch(`${server.url}/health`)).status, 200, "the server carries on");
+});
+
+t.test("a directory in the older version's format is picked up unchanged", async (t) => {
+  const storage = await keptDir(t);
+  const legacy = randomBytes(10_000);
+  const noSidecar = randomBytes(5_000);
+  await writeFile(join(storage, "spec-kit-template-claude-sh-v0.0.89.zip"), legacy);
+  await writeFile(join(storage, "spec-kit-template-claude-sh-v0.0.89.zip.sha256"), sha256(legacy)); // bare hex, no newline
+  await writeFile(join(storage, "spec-kit-template-copilot-sh-v0.0.89.zip"), noSidecar);
+  const legacySidecar = await readFile(join(storage, "spec-kit-template-claude-sh-v0.0.89.zip.sha256"));
+
+  const server = await serverFor(t, { storage });
+  const list = await listed(server);
+  t.same(list.map((p) => [p.name, p.size, p.sha256]).sort(), [
+    ["spec-kit-template-claude-sh-v0.0.89.zip", legacy.length, sha256(legacy)],
+    ["spec-kit-template-copilot-sh-v0.0.89.zip", noSidecar.length, sha256(noSidecar)],
+  ]);
+  t.ok((await download(server, "spec-kit-template-claude-sh-v0.0.89.zip")).bytes.equals(legacy));
+  t.ok((await download(server, "spec-kit-template-copilot-sh-v0.0.89.zip")).bytes.equals(noSidecar));
+  t.same(await readFile(join(storage, "spec-kit-template-claude-sh-v0.0.89.zip.sha256")), legacySidecar, "the existing sidecar is left as it was");
+  t.equal(await readFile(join(storage, "spec-kit-template-copilot-sh-v0.0.89.zip.sha256"), "utf8"), sha256(noSidecar), "the missing one is written in the same format");
+});
+
+t.test("files changed by hand while the server runs show up on the very next request", async (t) => {
+  const server = await serverFor(t);
+  const src = await keptDir(t);
+  t.same(await listed(server), []);
+
+  t.test("copied in", async (t) => {
+    const bytes = randomBytes(300_000);
+    await writeFile(join(src, "copied.zip"), bytes);
+    await copyFile(join(src, "copied.zip"), join(server.storage, "copied.zip"));
+    t.match(await listed(server), [{ name: "copied.zip", size: bytes.length, sha256: sha256(bytes) }]);
+    t.ok((await download(server, "copied.zip")).bytes.equals(bytes));
+  });
+
+  t.test("copied in with its sidecar", async (t) => {
+    await writeFile(join(server.storage, "with-sidecar.zip"), "w");
+    await writeFile(join(server.storage, "with-sidecar.zip.sha256"), sha256("w"));
+    t.equal((await download(server, "with-sidecar.zip")).bytes.toString(), "w", "a download is the first request");
+    t.match((await listed(server)).find((p) => p.name === "with-sidecar.zip"), { sha256: sha256("w") });
+  });
+
+  t.test("moved in by rename", async (t) => {
+    await writeFile(join(src, "moved.zip"), "moved");
+    await rename(join(src, "moved.zip"), join(server.storage, "moved.zip"));
+    t.ok((await listed(server)).some((p) => p.name === "moved.zip"));
+  });
+
+  t.test("removed", async (t) => {
+    await rm(join(server.storage, "copied.zip"));
+    t.notOk((await listed(server)).some((p) => p.name === "copied.zip"));
+    t.equal((await download(server, "copied.zip")).status, 404);
+  });
+
+  t.test("rewritten in place gets the right sha256 once it is complete", async (t) => {
+    const path = join(server.storage, "with-sidecar.zip");
+    await writeFile(path, "first half,");
+    // A request while the copy is half done sees (and may index) the half...
+    t.equal((await download(server, "with-sidecar.zip")).bytes.toString(), "first half,");
+    await appendFile(path, " second half");
+    // ...and the next one after the copy completes sees the whole file, with the right digest.
+    const whole = "first half, second half";
+    t.match((await listed(server)).find((p) => p.name === "with-sidecar.zip"), { size: whole.length, sha256: sha256(whole) });
+    const res = await fetch(`${server.url}/assets/with-sidecar.zip`);
+    t.equal(res.headers.get("etag"), `"${sha256(whole)}"`);
+    t.equal(await res.text(), whole);
+    t.equal(await readFile(`${path}.sha256`, "utf8"), sha256(whole), "the sidecar is brought up to date");
+  });
+
+  t.test("a file that grows right after it was indexed is never listed with the old digest", async (t) => {
+    // Each round: the server indexes a half-written file, then the rest arrives within a few ms,
+    // often inside the same file-time tick as the sidecar the server just wrote.
+    const path = join(server.storage, "growing.zip");
+    const stale: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      await writeFile(path, `round ${i}`);
+      await listed(server);
+      await appendFile(path, " and the rest");
+      const entry = (await listed(server)).find((p) => p.name === "growing.zip");
+      if (entry?.sha256 !== sha256(`round ${i} and the rest`)) stale.push(i);
+    }
+    t.same(stale, [], "no round listed a stale digest");
+    await rm(path);
+  });
+
+  t.test("a sub-directory, a symlink and a stray sidecar are not packages", async (t) => {
+    await mkdir(join(server.storage, "subdir"));
+    await symlink("/etc/passwd", join(server.storage, "passwd"));
+    await writeFile(join(server.storage, "stray.zip.sha256"), sha256("nothing"));
+    const names = (await listed(server)).map((p) => p.name);
+    t.notOk(names.includes("subdir") || names.includes("passwd") || names.includes("stray.zip.sha256"), names.join(", "));
+    t.equal((await download(server, "passwd")).status, 404, "a symlink out of the directory is never served");
+  });
+});
