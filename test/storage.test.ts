@@ -156,7 +156,8 @@ t.test("receive + commit stores the bytes, the sidecar and the index entry", asy
   const temp = await storage.receive(chunks("hello ", "world"), 100);
   t.match(temp, { size: 11, sha256: sha("hello world") });
   t.match(temp.path, /\/\.tmp-[0-9a-f]+$/);
-  const entry = await storage.commit(temp, "hw.zip", false);
+  const { entry, replaced } = await storage.commit(temp, "hw.zip", false);
+  t.equal(replaced, false);
   t.match(entry, { name: "hw.zip", size: 11, sha256: sha("hello world") });
   t.equal(entry.createdAt.getTime(), (await stat(join(dir, "hw.zip"))).mtime.getTime(), "created_at is the file's mtime");
   t.equal(await readFile(join(dir, "hw.zip"), "utf8"), "hello world");
@@ -172,7 +173,7 @@ t.test("commit refuses an existing name unless overwriting, and removes the temp
   t.same((await readdir(dir)).sort(), ["x.zip", "x.zip.sha256"]);
 
   const again = await storage.receive(chunks("new"), 100);
-  t.match(await storage.commit(again, "x.zip", true), { size: 3, sha256: sha("new") });
+  t.match(await storage.commit(again, "x.zip", true), { entry: { size: 3, sha256: sha("new") }, replaced: true });
   t.equal(await readFile(join(dir, "x.zip"), "utf8"), "new");
   t.equal(await readFile(join(dir, "x.zip.sha256"), "utf8"), sha("new"));
 });
