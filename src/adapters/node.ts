@@ -41,29 +41,73 @@ export const serve: Serve = async (app, { host, port }) => {
 };
 
 async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const response = await app.fetch(toRequest(req, () => (hasBody ? bodyStream(req, res) : null)));
+  const body = req.method !== "GET" && req.method !== "HEAD" ? new NodeBody(req, res) : null;
+  const response = await app.fetch(toRequest(req, () => body?.stream ?? null));
+  if (body && !req.complete) {
+    if (!body.continued && /^100-continue$/i.test(req.headers.expect ?? "")) {
+      // The client holds its body back until told to continue; it never will be,
+      // so this connection cannot carry another request.
+      response.headers.set("connection", "close");
+    } else {
+      // A body the app did not read (a refused upload) is still arriving. Closing
+      // now would make the kernel reset the connection and the client could lose
+      // our answer, so read and drop the rest, within bounds.
+      res.once("finish", () => void body.discardRest());
+    }
+  }
   await writeResponse(req, res, response);
 }
 
+const DISCARD_BYTES = 8 * 1024 * 1024;
+const DISCARD_MS = 10_000;
+
 /** The request body as a web stream that reads from the socket only when pulled. */
-function bodyStream(req: IncomingMessage, res: ServerResponse): ReadableStream<Uint8Array> {
-  const chunks = req[Symbol.asyncIterator]();
-  let started = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        if (!started) {
-          started = true;
-          if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
-        }
-        const { value, done } = await chunks.next();
-        if (done) controller.close();
-        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+class NodeBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  /** Whether the app started reading (and so `100 Continue` was sent if asked for). */
+  continued = false;
+  private readonly chunks: AsyncIterator<Buffer>;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    res: ServerResponse,
+  ) {
+    this.chunks = req[Symbol.asyncIterator]();
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          if (!this.continued) {
+            this.continued = true;
+            if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
+          }
+          const { value, done } = await this.chunks.next();
+          if (done) controller.close();
+          else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+        },
       },
-    },
-    { highWaterMark: 0 }, // no read-ahead: nothing is read, and no 100 Continue sent, until the app asks
-  );
+      { highWaterMark: 0 }, // no read-ahead: nothing is read, and no 100 Continue sent, until the app asks
+    );
+  }
+
+  async discardRest(): Promise<void> {
+    const timer = setTimeout(() => this.req.destroy(), DISCARD_MS);
+    let discarded = 0;
+    try {
+      for (;;) {
+        const { done, value } = await this.chunks.next();
+        if (done) break;
+        discarded += value.length;
+        if (discarded > DISCARD_BYTES) {
+          this.req.destroy();
+          break;
+        }
+      }
+    } catch {
+      // the client went away: nothing left to discard
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
@@ -71,9 +115,6 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   response.headers.forEach((value, key) => {
     headers[key] = value;
   });
-  // A body the app did not read (a refused upload) may still be on its way:
-  // close the connection after answering rather than reading it all.
-  if (!req.complete) headers.connection = "close";
   res.writeHead(response.status, headers);
   const file = fileBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
