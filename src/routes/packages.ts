@@ -1,6 +1,6 @@
 import { bearerAuth } from "../auth.js";
 import type { Deps, Handler } from "../context.js";
-import { renderPackageList } from "../html.js";
+import { HTML_HEADERS, renderPackageList } from "../html.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { nameProblem } from "../names.js";
 import { packageJson } from "../package-json.js";
@@ -20,13 +20,7 @@ export function listPackages(deps: Deps): Handler {
     const vary = { vary: "Accept" };
     if (type === "application/json") return json(packages.map(packageJson), 200, vary);
     const page = renderPackageList(packages, publicBaseUrl(request, deps.config));
-    return new Response(page, {
-      headers: {
-        ...vary,
-        "content-type": "text/html; charset=utf-8",
-        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-      },
-    });
+    return new Response(page, { headers: { ...vary, ...HTML_HEADERS } });
   };
 }
 

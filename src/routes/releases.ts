@@ -9,6 +9,7 @@ import type { Deps, Handler, RequestContext } from "../context.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { paginate } from "../paging.js";
 import { publicBaseUrl } from "../public-url.js";
+import { HTML_HEADERS } from "../html.js";
 import { renderReleasePage } from "../release-page.js";
 import { assetJson, releaseJson, releaseModel, type Release, type ReleaseModel, type UrlBases } from "../releases.js";
 import { serveAsset } from "./assets.js";
@@ -150,11 +151,6 @@ function releasePage(deps: Deps): Handler {
     const release = (await model(deps)).byTag(params.tag);
     if (!release) throw new HttpError(404, `no release tagged "${params.tag}"; see /releases for the list`);
     const site = publicBaseUrl(request, deps.config);
-    return new Response(renderReleasePage(release, site, counts(deps)), {
-      headers: {
-        "content-type": "text/html; charset=utf-8",
-        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-      },
-    });
+    return new Response(renderReleasePage(release, site, counts(deps)), { headers: HTML_HEADERS });
   };
 }

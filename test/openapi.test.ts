@@ -1,4 +1,4 @@
-// openapi.yaml describes every release route and the objects we really emit.
+// openapi.yaml describes every route the server has, and the objects it really emits.
 
 import { readFileSync } from "node:fs";
 import { Ajv } from "ajv";
