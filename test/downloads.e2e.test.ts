@@ -230,3 +230,24 @@ t.test("SHA256SUMS for each release and for the latest view; sha256sum -c passes
   const etag = (await download(`${server.url}/latest/SHA256SUMS`)).headers.get("etag")!;
   t.equal((await download(`${server.url}/latest/SHA256SUMS`, { "if-none-match": etag })).status, 304);
 });
+
+t.test("asset downloads through the release API behave the same: ranges, validators, HEAD", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const bytes = randomBytes(100_000);
+  t.equal((await upload(server, NAME, bytes)).status, 200);
+  const latest = await (await fetch(`${server.url}/api/v3/repos/o/r/releases/latest`)).json();
+  const asset = latest.assets.find((a: { name: string }) => a.name === NAME);
+  const octet = { accept: "application/octet-stream" };
+  const part = await download(asset.url, { ...octet, range: "bytes=-100" });
+  t.equal(part.status, 206);
+  t.equal(part.headers.get("content-range"), `bytes ${bytes.length - 100}-${bytes.length - 1}/${bytes.length}`);
+  t.ok(part.body.equals(bytes.subarray(bytes.length - 100)));
+  t.equal(part.headers.get("repr-digest"), `sha-256=:${Buffer.from(sha256(bytes), "hex").toString("base64")}:`);
+  t.equal((await download(asset.url, { ...octet, "if-none-match": `"${sha256(bytes)}"` })).status, 304);
+  t.equal((await download(asset.url, { ...octet, range: "bytes=200000-" })).status, 416);
+  const head = await fetch(asset.url, { method: "HEAD", headers: octet });
+  t.equal(head.status, 200);
+  t.equal(head.headers.get("content-length"), String(bytes.length));
+  t.equal(head.headers.get("accept-ranges"), "bytes");
+});
