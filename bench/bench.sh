@@ -14,6 +14,7 @@ CONNECTIONS=${2:-32}
 PORT=18400
 NGINX_PORT=18480
 work=$(mktemp -d)
+chmod 755 "$work" # nginx workers run as an unprivileged user
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -22,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$work/data"
+mkdir -p "$work/data" && chmod 755 "$work/data"
 head -c 10240 /dev/urandom >"$work/small-1.0.0.zip"
 head -c 10485760 /dev/urandom >"$work/large-1.0.0.zip"
 

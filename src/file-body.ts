@@ -38,25 +38,29 @@ function toWebStream(body: FileBody): ReadableStream<Uint8Array> {
     closed = true;
     await body.handle.close();
   };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const remaining = body.end - position + 1;
-      if (remaining <= 0) {
-        await close();
-        controller.close();
-        body.onComplete?.();
-        return;
-      }
-      const buffer = new Uint8Array(Math.min(CHUNK, remaining));
-      const { bytesRead } = await body.handle.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) {
-        await close();
-        controller.error(new Error("the file ended before the expected length"));
-        return;
-      }
-      position += bytesRead;
-      controller.enqueue(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const remaining = body.end - position + 1;
+        if (remaining <= 0) {
+          await close();
+          controller.close();
+          body.onComplete?.();
+          return;
+        }
+        const buffer = new Uint8Array(Math.min(CHUNK, remaining));
+        const { bytesRead } = await body.handle.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) {
+          await close();
+          controller.error(new Error("the file ended before the expected length"));
+          return;
+        }
+        position += bytesRead;
+        controller.enqueue(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+      },
+      cancel: close,
     },
-    cancel: close,
-  });
+    // Read nothing until a consumer asks: the Node adapter never does, it sends the file itself.
+    { highWaterMark: 0 },
+  );
 }

@@ -12,7 +12,7 @@
 // files rewritten in place) decide whether the index must be brought up to date.
 
 import { createHash, randomBytes } from "node:crypto";
-import { watch, type FSWatcher, type Stats } from "node:fs";
+import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { isValidName, SIDECAR_SUFFIX } from "./names.js";
@@ -47,6 +47,7 @@ export class Storage {
   private dirty = true;
   private watcher: FSWatcher | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private running = 0; // operations queued or under way
 
   private constructor(readonly dir: string) {}
 
@@ -195,13 +196,25 @@ export class Storage {
 
   /** Brings the index up to date with the directory if anything may have changed. */
   refresh(): Promise<void> {
-    // Reads need not wait for the queue when nothing changed: one stat decides.
+    // The common case, nothing changed and nothing under way, costs one stat
+    // and no waiting. It is a synchronous stat: a single syscall, cheaper than
+    // a trip through the thread pool on the path of every request.
+    if (this.running === 0 && !this.dirty && this.dirMtime() === this.dirMtimeMs) return Promise.resolve();
     return this.exclusive(() => this.rescanIfChanged());
+  }
+
+  private dirMtime(): number {
+    try {
+      return statSync(this.dir).mtimeMs;
+    } catch {
+      return -1;
+    }
   }
 
   // Mutations and rescans run one at a time, so a rescan never sees a half-done commit.
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    this.running++;
+    const run = this.queue.then(fn, fn).finally(() => this.running--);
     this.queue = run.catch(() => {});
     return run;
   }
