@@ -18,7 +18,7 @@ chmod 755 "$work" # nginx workers run as an unprivileged user
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  if [ -f "$work/nginx.pid" ]; then kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,7 +40,7 @@ start_server() { # runtime
     bun) cmd=(node_modules/.bin/bun dist/main.js) ;;
     deno) cmd=(node_modules/.bin/deno run --allow-all --config=deno.json dist/main.js) ;;
   esac
-  HOST=127.0.0.1 PORT=$PORT STORAGE_PATH="$work/data" AUTH_TOKEN=bench CONFIG_PATH= "${cmd[@]}" >"$work/$1.log" 2>&1 &
+  HOST=127.0.0.1 PORT=$PORT STORAGE_PATH="$work/data" AUTH_TOKEN=bench CONFIG_PATH='' "${cmd[@]}" >"$work/$1.log" 2>&1 &
   pids+=($!)
   wait_for "http://127.0.0.1:$PORT/healthz"
 }
