@@ -10,9 +10,9 @@
 // GitHub asset does. Entries of packages that no longer exist are dropped at
 // the next write.
 
-import { randomBytes } from "node:crypto";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "./atomic-file.js";
 import type { PackageEntry } from "./storage.js";
 
 export const COUNTS_FILE = ".download-counts.json";
@@ -103,27 +103,10 @@ export class DownloadCounts {
         for (const name of this.counts.keys()) if (!live.has(name)) this.counts.delete(name);
       }
       const packages = Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
-      await writeAtomically(join(this.dir, COUNTS_FILE), JSON.stringify({ version: 1, packages }, null, 1) + "\n", this.dir);
+      await writeFileAtomic(this.dir, COUNTS_FILE, JSON.stringify({ version: 1, packages }, null, 1) + "\n");
     } catch (err) {
       this.dirty = true; // try again with the next download or at shutdown
       this.opts.log?.(`download counts: could not save ${COUNTS_FILE}: ${(err as Error).message}`);
     }
-  }
-}
-
-async function writeAtomically(path: string, text: string, dir: string): Promise<void> {
-  const temp = join(dir, `.tmp-${randomBytes(8).toString("hex")}`);
-  try {
-    const handle = await open(temp, "wx");
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
   }
 }

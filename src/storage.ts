@@ -11,10 +11,11 @@
 // an entry is added, removed or renamed) and an fs.watch hint (which also sees
 // files rewritten in place) decide whether the index must be brought up to date.
 
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { TEMP_PREFIX, tempPath, writeFileAtomic } from "./atomic-file.js";
 import { isValidName, SIDECAR_SUFFIX } from "./names.js";
 
 export interface PackageEntry {
@@ -38,7 +39,6 @@ export interface TempFile {
 export class ConflictError extends Error {}
 export class TooLargeError extends Error {}
 
-const TEMP_PREFIX = ".tmp-";
 
 export class Storage {
   private readonly index = new Map<string, IndexEntry>();
@@ -118,7 +118,7 @@ export class Storage {
 
   /** Streams `source` into a temp file, hashing as it goes; rejects with TooLargeError past `maxBytes`. */
   async receive(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<TempFile> {
-    const path = join(this.dir, TEMP_PREFIX + randomBytes(8).toString("hex"));
+    const path = tempPath(this.dir);
     const hash = createHash("sha256");
     let size = 0;
     const handle = await open(path, "wx");
@@ -276,16 +276,8 @@ export class Storage {
 
   // Bare hex with no newline, as the older Python server wrote it, so a volume
   // can move back and forth between the two.
-  private async writeSidecar(name: string, sha256: string): Promise<void> {
-    const temp = join(this.dir, TEMP_PREFIX + randomBytes(8).toString("hex"));
-    const handle = await open(temp, "wx");
-    try {
-      await handle.writeFile(sha256);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, join(this.dir, name + SIDECAR_SUFFIX));
+  private writeSidecar(name: string, sha256: string): Promise<void> {
+    return writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256);
   }
 
   private setEntry(entry: IndexEntry): void {
