@@ -7,7 +7,7 @@ import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
 import { checksumRoutes } from "./routes/checksums.js";
 import { health, liveness, readiness } from "./routes/health.js";
-import { openapiDocument } from "./routes/openapi.js";
+import { openapiRoutes } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
 import { releaseRoutes, type RouteSpec } from "./routes/releases.js";
 import { putPackage, tooLarge, uploadPackage } from "./routes/upload.js";
@@ -21,11 +21,13 @@ export interface App {
 
 /** Every route of the service: [method, pattern, handler]. HEAD is served wherever GET is. */
 export function routes(deps: Deps): RouteSpec[] {
+  const openapi = openapiRoutes();
   return [
     ["GET", "/health", health],
     ["GET", "/healthz", liveness],
     ["GET", "/readyz", readiness(deps)],
-    ["GET", "/openapi.yaml", openapiDocument()],
+    ["GET", "/openapi.yaml", openapi.yaml],
+    ["GET", "/docs", openapi.docs],
     ["GET", "/packages", listPackages(deps)],
     ["DELETE", "/packages/:name", deletePackage(deps)],
     ["GET", "/assets/:name", downloadAsset(deps)],

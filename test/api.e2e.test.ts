@@ -245,5 +245,13 @@ t.test("routing", async (t) => {
     const res = await fetch(`${server.url}/openapi.yaml`);
     t.equal(res.status, 200);
     t.match(await res.text(), /^openapi:/m);
+    const docs = await fetch(`${server.url}/docs`);
+    t.equal(docs.status, 200);
+    t.match(docs.headers.get("content-type"), /^text\/html/);
+    const page = await docs.text();
+    for (const row of ["<code>POST</code></td><td><code>/upload</code>", "<code>PUT</code></td><td><code>/assets/{filename}</code>", "/repos/{owner}/{repo}/releases/latest"]) {
+      t.ok(page.includes(row), row);
+    }
+    t.match(page, /href="openapi.yaml"/);
   });
 });
