@@ -89,9 +89,12 @@ export function createApp(deps: Deps): App {
 function toErrorResponse(err: unknown, deps: Deps): Response {
   if (err instanceof HttpError) return errorResponse(err);
   if (err instanceof TooLargeError) return errorResponse(tooLarge(deps.config.maxUploadSize));
-  const code = (err as NodeJS.ErrnoException)?.code;
+  const { code, path } = (err ?? {}) as NodeJS.ErrnoException;
   if (code === "ENOSPC" || code === "EDQUOT") {
     return errorResponse(new HttpError(507, "the storage volume is full; nothing was stored"));
+  }
+  if (code === "ENOENT" && path === deps.config.storagePath) {
+    return errorResponse(new HttpError(503, "the storage directory is missing; it may be mounted again, or the server restarted to create it"));
   }
   deps.log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
   return json({ detail: "internal server error; the server log has the details" }, 500);

@@ -31,12 +31,16 @@ t.test("readyz is 503 while the storage directory is gone or not a directory, an
   t.equal(gone.status, 503);
   t.match(await gone.text(), /storage directory is not readable and writable/);
   t.equal((await fetch(`${server.url}/healthz`)).status, 200, "liveness does not depend on storage");
+  const list = await fetch(`${server.url}/packages`);
+  t.equal(list.status, 503, "requests that need the storage say it is missing");
+  t.match(await list.json(), { detail: /storage directory is missing/ });
 
   await writeFile(server.storage, "a file where the directory was");
   t.equal((await fetch(`${server.url}/readyz`)).status, 503, "a regular file is not a usable directory");
   await rm(server.storage);
   await mkdir(server.storage);
   t.equal((await fetch(`${server.url}/readyz`)).status, 200, "ready again once the directory is back");
+  t.equal((await fetch(`${server.url}/packages`)).status, 200, "and serving again");
 });
 
 t.test("the package list", async (t) => {
