@@ -8,7 +8,7 @@
 
 import { parseName } from "./version.js";
 
-export const VERSIONED_MAX_AGE = 86400;
+const VERSIONED_MAX_AGE = 86400;
 
 export function cacheControlFor(name: string): string {
   return parseName(name).version ? `public, max-age=${VERSIONED_MAX_AGE}` : "public, no-cache";

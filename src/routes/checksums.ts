@@ -10,7 +10,7 @@ import { releaseModel, type Release } from "../releases.js";
 import { checksumResponse, serveAsset } from "./assets.js";
 import type { RouteSpec } from "./releases.js";
 
-export const SUMS_FILE = "SHA256SUMS";
+const SUMS_FILE = "SHA256SUMS";
 
 export function checksumRoutes(deps: Deps): RouteSpec[] {
   const download = releaseDownload(deps);

@@ -81,7 +81,7 @@ async function applyRetention({ storage, config, log }: Deps): Promise<void> {
   }
 }
 
-export function booleanParam(url: URL, key: string): boolean {
+function booleanParam(url: URL, key: string): boolean {
   const value = url.searchParams.get(key);
   if (value === null || value === "") return false;
   const v = value.toLowerCase();
