@@ -65,6 +65,7 @@ t.test("bad overrides fail validation", async (t) => {
     ["an unknown access mode", { persistence: { accessMode: "ReadWriteSometimes" } }],
     ["more than one replica", { replicaCount: 2 }],
     ["a size the server cannot parse", { config: { maxUploadSize: "lots" } }],
+    ["a zero size, which the server refuses", { config: { maxUploadSize: "0" } }],
     ["a public URL without a scheme", { config: { publicUrl: "releases.example.com" } }],
     ["a negative retention", { config: { maxPackages: -1 } }],
     ["a digest that is not one", { image: { digest: "latest" } }],
