@@ -164,11 +164,18 @@ function parseInteger(v: { value: string; from: string }, min: number, max: numb
   return n;
 }
 
-function parseBoolean(v: { value: string; from: string }): boolean {
-  const s = v.value.toLowerCase();
+/** true/1/yes/on and false/0/no/off, any case; undefined for anything else. */
+export function booleanWord(value: string): boolean | undefined {
+  const s = value.toLowerCase();
   if (["true", "1", "yes", "on"].includes(s)) return true;
   if (["false", "0", "no", "off"].includes(s)) return false;
-  throw new ConfigError(v.from, v.value, "expected true or false");
+  return undefined;
+}
+
+function parseBoolean(v: { value: string; from: string }): boolean {
+  const b = booleanWord(v.value);
+  if (b === undefined) throw new ConfigError(v.from, v.value, "expected true or false");
+  return b;
 }
 
 function parseSeconds(v: { value: string; from: string }): number {

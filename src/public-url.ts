@@ -22,8 +22,13 @@ export function publicBaseUrl(request: Request, opts: PublicUrlOptions): string 
   }
   proto = proto.toLowerCase();
   if (proto !== "http" && proto !== "https") proto = "http";
-  if (!/^[A-Za-z0-9.\-_~:[\]]+$/.test(host)) host = own.host; // never echo a malformed host into links
+  if (!isPlausibleHost(host)) host = own.host; // never echo a malformed host into links
   return `${proto}://${host}`;
+}
+
+/** A Host value made only of the characters a host name, IP literal and port can hold. */
+export function isPlausibleHost(host: string): boolean {
+  return /^[A-Za-z0-9.\-_~:[\]]+$/.test(host);
 }
 
 function firstValue(header: string | null): string | undefined {

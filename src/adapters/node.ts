@@ -44,7 +44,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   const body = req.method !== "GET" && req.method !== "HEAD" ? new NodeBody(req, res) : null;
   const response = await app.fetch(toRequest(req, () => body?.stream ?? null));
   if (body && !req.complete) {
-    if (!body.continued && /^100-continue$/i.test(req.headers.expect ?? "")) {
+    if (!body.continued && expectsContinue(req)) {
       // The client holds its body back until told to continue; it never will be,
       // so this connection cannot carry another request.
       response.headers.set("connection", "close");
@@ -56,6 +56,10 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     }
   }
   await writeResponse(req, res, response);
+}
+
+function expectsContinue(req: IncomingMessage): boolean {
+  return /^100-continue$/i.test(req.headers.expect ?? "");
 }
 
 const DISCARD_BYTES = 8 * 1024 * 1024;
@@ -78,7 +82,7 @@ class NodeBody {
         pull: async (controller) => {
           if (!this.continued) {
             this.continued = true;
-            if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
+            if (expectsContinue(req)) res.writeContinue();
           }
           const { value, done } = await this.chunks.next();
           if (done) controller.close();

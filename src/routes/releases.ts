@@ -98,13 +98,8 @@ async function latest(deps: Deps, ctx: RequestContext, prefix: string, github: b
 /** GET .../releases: highest version first, GitHub's paging. */
 async function listReleases(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
   const { releases } = await model(deps);
-  const page = paginate(releases, ctx.url.searchParams, `${urls.site}${ctx.url.pathname}${ctx.url.search}`);
   const downloads = counts(deps);
-  return json(
-    page.items.map((r) => releaseJson(r, urls, downloads)),
-    200,
-    page.link ? { link: page.link } : {},
-  );
+  return pagedJson(ctx, urls, releases, (r) => releaseJson(r, urls, downloads));
 }
 
 async function releaseByTag(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
@@ -123,13 +118,14 @@ async function releaseById(deps: Deps, ctx: RequestContext, urls: UrlBases): Pro
 async function releaseAssets(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
   const release = (await model(deps)).release(idParam(ctx.params.id));
   if (!release) throw notFound();
-  const page = paginate(release.packages, ctx.url.searchParams, `${urls.site}${ctx.url.pathname}${ctx.url.search}`);
   const downloads = counts(deps);
-  return json(
-    page.items.map((p) => assetJson(p, urls, downloads)),
-    200,
-    page.link ? { link: page.link } : {},
-  );
+  return pagedJson(ctx, urls, release.packages, (p) => assetJson(p, urls, downloads));
+}
+
+/** One page of `items` as JSON, with GitHub's `Link` header when there are more pages. */
+function pagedJson<T>(ctx: RequestContext, urls: UrlBases, items: readonly T[], toJson: (item: T) => unknown): Response {
+  const page = paginate(items, ctx.url.searchParams, `${urls.site}${ctx.url.pathname}${ctx.url.search}`);
+  return json(page.items.map(toJson), 200, page.link ? { link: page.link } : {});
 }
 
 /** GET .../releases/assets/{id}: the asset as JSON, or its bytes with `Accept: application/octet-stream`. */

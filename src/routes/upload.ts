@@ -5,6 +5,7 @@
 
 import { bearerAuth } from "../auth.js";
 import { checkSha256, expectedSha256 } from "../checksum.js";
+import { booleanWord } from "../config.js";
 import type { Deps, Handler } from "../context.js";
 import { HttpError, json } from "../http.js";
 import { MULTIPART_OVERHEAD, receiveMultipart } from "../multipart.js";
@@ -84,10 +85,9 @@ async function applyRetention({ storage, config, log }: Deps): Promise<void> {
 function booleanParam(url: URL, key: string): boolean {
   const value = url.searchParams.get(key);
   if (value === null || value === "") return false;
-  const v = value.toLowerCase();
-  if (["true", "1", "yes", "on"].includes(v)) return true;
-  if (["false", "0", "no", "off"].includes(v)) return false;
-  throw new HttpError(422, `${key} must be true or false, not ${JSON.stringify(value)}`);
+  const b = booleanWord(value);
+  if (b === undefined) throw new HttpError(422, `${key} must be true or false, not ${JSON.stringify(value)}`);
+  return b;
 }
 
 function conflict(name: string): HttpError {

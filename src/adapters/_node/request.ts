@@ -5,8 +5,8 @@
 // Request is made only if a handler uses anything else.
 
 import type { IncomingMessage } from "node:http";
+import { isPlausibleHost } from "../../public-url.js";
 
-const HOST = /^[A-Za-z0-9.\-_~:[\]]+$/;
 
 class NodeRequest {
   #req: IncomingMessage;
@@ -30,7 +30,7 @@ class NodeRequest {
       const host = this.#req.headers.host;
       // Only origin-form targets ("/path?query"); anything else is answered 404 by the router.
       const target = this.#req.url?.startsWith("/") ? this.#req.url : "/";
-      this.#url = `http://${host && HOST.test(host) ? host : "localhost"}${target}`;
+      this.#url = `http://${host && isPlausibleHost(host) ? host : "localhost"}${target}`;
     }
     return this.#url;
   }
