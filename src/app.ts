@@ -11,7 +11,7 @@ import { openapiRoutes } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
 import { releaseRoutes, type RouteSpec } from "./routes/releases.js";
 import { putPackage, tooLarge, uploadPackage } from "./routes/upload.js";
-import { TooLargeError } from "./storage.js";
+import { StoreError } from "./store/index.js";
 
 export interface App {
   fetch(request: Request): Promise<Response>;
@@ -86,15 +86,23 @@ export function createApp(deps: Deps): App {
   };
 }
 
+/** The store's typed errors as HTTP statuses: the one place they are mapped. */
+const STORE_STATUS: Record<StoreError["kind"], number> = {
+  conflict: 409,
+  "too-large": 413,
+  "invalid-name": 400,
+  full: 507,
+  unavailable: 503,
+  aborted: 400,
+};
+
 function toErrorResponse(err: unknown, deps: Deps): Response {
   if (err instanceof HttpError) return errorResponse(err);
-  if (err instanceof TooLargeError) return errorResponse(tooLarge(deps.config.maxUploadSize));
-  const { code, path } = (err ?? {}) as NodeJS.ErrnoException;
-  if (code === "ENOSPC" || code === "EDQUOT") {
-    return errorResponse(new HttpError(507, "the storage volume is full; nothing was stored"));
-  }
-  if (code === "ENOENT" && path === deps.config.storagePath) {
-    return errorResponse(new HttpError(503, "the storage directory is missing; it may be mounted again, or the server restarted to create it"));
+  if (err instanceof StoreError) {
+    if (err.kind === "too-large") return errorResponse(tooLarge(deps.config.maxUploadSize));
+    // The client left: nobody reads the answer, and it is not the server's fault.
+    if (err.kind === "aborted") deps.log(`upload aborted by the client: ${err.detail}`);
+    return errorResponse(new HttpError(STORE_STATUS[err.kind], err.detail));
   }
   deps.log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
   return json({ detail: "internal server error; the server log has the details" }, 500);

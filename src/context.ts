@@ -1,6 +1,6 @@
 import type { Config } from "./config.js";
 import type { Params } from "./router.js";
-import type { PackageEntry, Storage } from "./storage.js";
+import type { PackageEntry, PackageStore } from "./store/index.js";
 
 export interface RequestContext {
   request: Request;
@@ -13,7 +13,7 @@ export type Handler = (ctx: RequestContext) => Promise<Response> | Response;
 /** What the routes need from the outside world, handed in once at startup. */
 export interface Deps {
   config: Config;
-  storage: Storage;
+  storage: PackageStore;
   log: (message: string) => void;
   /** Called when a download has sent every byte of a package. */
   onDownloadComplete?: (entry: PackageEntry) => void;

@@ -2,7 +2,7 @@
 // release page uses too. Everything a user controls is escaped.
 
 import { escapeHtml } from "./http.js";
-import type { PackageEntry } from "./storage.js";
+import type { PackageEntry } from "./store/index.js";
 
 export function renderPackageList(packages: readonly PackageEntry[], baseUrl: string): string {
   const summary = `${plural(packages.length, "package")}, newest first. <a href="${escapeHtml(baseUrl)}/packages?format=json">JSON</a>`;

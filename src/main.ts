@@ -5,10 +5,9 @@ import process from "node:process";
 import type { Serve } from "./adapters/types.js";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { DownloadCounts } from "./download-counts.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
 import { detectRuntime } from "./runtime.js";
-import { Storage } from "./storage.js";
+import { DownloadCounts, openStore } from "./store/index.js";
 
 function log(message: string): void {
   console.log(`${new Date().toISOString()} ${message}`);
@@ -26,8 +25,8 @@ async function loadConfigOrExit(): Promise<Config> {
 
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
-  const storage = await Storage.open(config.storagePath);
-  const downloads = await DownloadCounts.open(config.storagePath, {
+  const storage = await openStore({ storagePath: config.storagePath, log });
+  const downloads = await DownloadCounts.open(storage, {
     liveNames: async () => (await storage.list()).map((p) => p.name),
     log,
   });
@@ -68,7 +67,7 @@ async function main(): Promise<void> {
       await Promise.race([app.idle(), sleep(5000)]);
     }
     await downloads.flush();
-    storage.close();
+    await storage.close();
     log("stopped");
     process.exit(0);
   };

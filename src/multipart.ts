@@ -5,11 +5,11 @@
 import busboy from "busboy";
 import { once } from "node:events";
 import { HttpError } from "./http.js";
-import type { Storage, TempFile } from "./storage.js";
+import { UploadAbortedError, type PackageStore, type StagedUpload } from "./store/index.js";
 
 export interface MultipartUpload {
   filename: string;
-  temp: TempFile;
+  staged: StagedUpload;
   fields: Map<string, string>;
 }
 
@@ -20,7 +20,7 @@ const MAX_FIELDS = 20;
 export const MULTIPART_OVERHEAD = MAX_FIELDS * (MAX_FIELD_BYTES + 1024) + 64 * 1024;
 
 export interface ReceiveOptions {
-  storage: Storage;
+  storage: PackageStore;
   maxBytes: number;
   /** Called with the file name before any of its bytes are stored; throws to refuse the upload. */
   checkName: (filename: string) => void | Promise<void>;
@@ -45,7 +45,7 @@ export async function receiveMultipart(request: Request, opts: ReceiveOptions): 
   }
 
   const fields = new Map<string, string>();
-  let upload: Promise<{ filename: string; temp: TempFile }> | null = null;
+  let upload: Promise<{ filename: string; staged: StagedUpload }> | null = null;
   let failure: unknown = null;
   let signalFailure!: () => void;
   const failed = new Promise<void>((resolve) => (signalFailure = resolve));
@@ -79,7 +79,7 @@ export async function receiveMultipart(request: Request, opts: ReceiveOptions): 
     // The part's bytes wait in its stream while the name is checked.
     const receiving = (async () => {
       await opts.checkName(filename);
-      return { filename, temp: await opts.storage.receive(stream, opts.maxBytes) };
+      return { filename, staged: await opts.storage.stage(stream, opts.maxBytes) };
     })();
     upload = receiving;
     receiving.catch((err) => {
@@ -95,9 +95,9 @@ export async function receiveMultipart(request: Request, opts: ReceiveOptions): 
 
   await feed(request.body, parser, failed, () => failure !== null).catch(fail);
   await Promise.race([parsed, failed]);
-  const result = await (upload as Promise<{ filename: string; temp: TempFile }> | null)?.catch(() => null);
+  const result = await (upload as Promise<{ filename: string; staged: StagedUpload }> | null)?.catch(() => null);
   if (failure !== null) {
-    if (result) await opts.storage.discard(result.temp);
+    if (result) await opts.storage.discard(result.staged);
     throw failure;
   }
   if (!result) throw new HttpError(400, 'the form has no "file" part; send the package as curl -F "file=@package.zip"');
@@ -118,7 +118,7 @@ async function feed(body: ReadableStream<Uint8Array>, parser: busboy.Busboy, fai
     }
   } catch (err) {
     // The client went away mid-upload: this also fails the file part, which removes its temp file.
-    const interrupted = new HttpError(400, `the upload was interrupted: ${(err as Error).message}`);
+    const interrupted = new UploadAbortedError(`the upload was interrupted before it was complete (${(err as Error).message}); nothing was stored`);
     parser.destroy(interrupted);
     throw interrupted;
   } finally {

@@ -1,4 +1,4 @@
-import type { PackageEntry } from "./storage.js";
+import type { PackageEntry } from "./store/index.js";
 
 /** A package as the JSON API shows it (the older server's field names). */
 export function packageJson(p: PackageEntry) {

@@ -18,7 +18,7 @@
 
 import { createHash } from "node:crypto";
 import { contentTypeOf } from "./content-type.js";
-import type { PackageEntry } from "./storage.js";
+import type { PackageEntry } from "./store/index.js";
 import { compareVersions, isPrerelease, parseName, type ParsedName, type Version } from "./version.js";
 
 export const UNVERSIONED_TAG = "unversioned";

@@ -8,7 +8,7 @@
 // alone exceed `keep`, more than `keep` packages remain.
 
 import { latestVersionedPackages } from "./releases.js";
-import type { PackageEntry } from "./storage.js";
+import type { PackageEntry } from "./store/index.js";
 
 /** `packages` is newest first (by upload); keep = 0 keeps everything. Returns oldest first. */
 export function packagesToDelete(packages: readonly PackageEntry[], keep: number): PackageEntry[] {

@@ -29,7 +29,7 @@ t.test("readyz is 503 while the storage directory is gone or not a directory, an
   await rm(server.storage, { recursive: true });
   const gone = await fetch(`${server.url}/readyz`);
   t.equal(gone.status, 503);
-  t.match(await gone.text(), /storage directory is not readable and writable/);
+  t.match(await gone.text(), /not ready: the storage directory is missing/);
   t.equal((await fetch(`${server.url}/healthz`)).status, 200, "liveness does not depend on storage");
   const list = await fetch(`${server.url}/packages`);
   t.equal(list.status, 503, "requests that need the storage say it is missing");

@@ -22,8 +22,14 @@ t.test("rejected names, each with a reason", async (t) => {
     ["checksum suffix in upper case", "pkg.SHA256", /\.sha256/],
     ["leading space", " pkg.zip", /white space/],
     ["trailing space", "pkg.zip ", /white space/],
-    ["256 bytes", "a".repeat(256), /255 bytes/],
-    ["256 bytes of multi-byte characters", "é".repeat(128), /255 bytes/],
+    ["249 bytes: its .sha256 sidecar would not fit 255", "a".repeat(249), /248 bytes/],
+    ["256 bytes", "a".repeat(256), /248 bytes/],
+    ["249 bytes of multi-byte characters", "é".repeat(124) + "a", /248 bytes/],
+    ["right-to-left override", "invoice\u202egnp.exe", /bidirectional/],
+    ["left-to-right isolate", "a\u2066b.zip", /bidirectional/],
+    ["pop directional isolate", "a\u2069b.zip", /bidirectional/],
+    ["right-to-left mark", "a\u200fb.zip", /bidirectional/],
+    ["replacement character (invalid UTF-8, decoded)", "caf\ufffd.zip", /UTF-8/],
     ["lone surrogate", "pkg\ud800.zip", /Unicode/],
   ];
   for (const [what, name, why] of rejected) {
@@ -44,8 +50,8 @@ t.test("accepted names", async (t) => {
     'odd <script>"&\'.zip',
     "with space.zip",
     "sha256.txt",
-    "a".repeat(255),
-    "é".repeat(127),
+    "a".repeat(248),
+    "é".repeat(124),
   ];
   for (const name of accepted) {
     t.equal(nameProblem(name), null, name);

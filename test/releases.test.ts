@@ -6,7 +6,7 @@ import { contentTypeOf } from "../src/content-type.js";
 import { paginate } from "../src/paging.js";
 import { assetId, assetJson, releaseJson, releaseModel, stableId } from "../src/releases.js";
 import { packagesToDelete } from "../src/retention.js";
-import type { PackageEntry } from "../src/storage.js";
+import type { PackageEntry } from "../src/store/index.js";
 import { assetRequired, errorsOf, github, releaseRequired } from "./helpers/github-schema.js";
 
 let clock = Date.UTC(2026, 0, 1);

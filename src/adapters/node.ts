@@ -1,11 +1,12 @@
-// node:http <-> web-standard Request/Response. File bodies skip the web-stream
-// layer and go straight from the file to the socket.
+// node:http <-> web-standard Request/Response. Package bodies skip the
+// web-stream layer and go straight from the store's reader to the socket.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { App } from "../app.js";
-import { fileBodyOf, type FileBody } from "../file-body.js";
+import { packageBodyOf, type PackageBody } from "../package-body.js";
 import type { Serve } from "./types.js";
 import { toRequest } from "./_node/request.js";
 
@@ -120,15 +121,15 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     headers[key] = value;
   });
   res.writeHead(response.status, headers);
-  const file = fileBodyOf(response);
+  const pkg = packageBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
-    if (file) await file.handle.close();
+    if (pkg) await pkg.reader.close();
     else await response.body?.cancel();
     res.end();
     return;
   }
-  if (file) {
-    await sendFile(res, file);
+  if (pkg) {
+    await sendPackage(res, pkg).finally(() => pkg.reader.close());
     return;
   }
   // Every other body the app makes is small (JSON, HTML, text): one buffer, one
@@ -136,26 +137,24 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   res.end(Buffer.from(await response.arrayBuffer()));
 }
 
-const SMALL_FILE = 128 * 1024;
+const SMALL_BODY = 128 * 1024;
 
-/** Sends a file range: small ones in one read and one write, large ones streamed in big chunks. */
-async function sendFile(res: ServerResponse, file: FileBody): Promise<void> {
-  const length = file.end - file.start + 1;
-  if (length <= SMALL_FILE) {
-    const buffer = Buffer.allocUnsafe(length);
+/** Sends a package range: a small one in one write, a large one streamed with back-pressure. */
+async function sendPackage(res: ServerResponse, body: PackageBody): Promise<void> {
+  const length = body.end - body.start + 1;
+  const chunks = body.reader.read(body.start, body.end);
+  if (length <= SMALL_BODY) {
+    const parts: Uint8Array[] = [];
     try {
-      const { bytesRead } = await file.handle.read(buffer, 0, length, file.start);
-      if (bytesRead !== length) throw new Error("the file ended before the expected length");
+      for await (const chunk of chunks) parts.push(chunk);
     } catch (err) {
       res.destroy(err as Error);
       return;
-    } finally {
-      await file.handle.close();
     }
-    res.end(buffer, () => file.onComplete?.());
+    const buffer = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    res.end(buffer, () => body.onComplete?.());
     return;
   }
-  const stream = file.handle.createReadStream({ start: file.start, end: file.end, autoClose: true, highWaterMark: 512 * 1024 });
-  await pipeline(stream, res).catch(() => {}); // a client that goes away is not an error
-  if (res.writableFinished) file.onComplete?.();
+  await pipeline(Readable.from(chunks, { objectMode: false }), res).catch(() => {}); // a client that goes away is not an error
+  if (res.writableFinished) body.onComplete?.();
 }

@@ -5,11 +5,11 @@
 import { cacheControlFor } from "../cache-policy.js";
 import { evaluatePreconditions, rangeStillValid, type Validators } from "../conditional.js";
 import type { Deps, Handler } from "../context.js";
-import { fileResponse } from "../file-body.js";
+import { packageResponse } from "../package-body.js";
 import { contentDisposition, HttpError, json } from "../http.js";
 import { SIDECAR_SUFFIX } from "../names.js";
 import { evaluateRange } from "../range.js";
-import type { PackageEntry } from "../storage.js";
+import type { PackageEntry } from "../store/index.js";
 import { requireValidName } from "./packages.js";
 
 /** GET and HEAD /assets/{name}; /assets/{name}.sha256 is its checksum in `sha256sum` format. */
@@ -28,11 +28,12 @@ export function downloadAsset(deps: Deps): Handler {
 
 /** Answers a GET or HEAD for a package's bytes; shared by /assets and the release API. */
 export async function serveAsset(deps: Deps, request: Request, name: string): Promise<Response> {
-  // GET opens the file first: the open handle pins these bytes even if the
-  // package is overwritten or deleted while the client downloads.
-  const opened = request.method === "HEAD" ? null : await deps.storage.openPackage(name);
-  const entry = opened?.entry ?? (request.method === "HEAD" ? await deps.storage.get(name) : undefined);
-  if (!entry) throw notFound(name);
+  // Opened first, for HEAD too: the store checks that the digest describes
+  // these very bytes, and the open reader pins them even if the package is
+  // overwritten or deleted while the client downloads.
+  const opened = await deps.storage.open(name);
+  if (!opened) throw notFound(name);
+  const { entry } = opened;
 
   const validators: Validators = { etag: `"${entry.sha256}"`, lastModified: entry.createdAt };
   const headers = new Headers({
@@ -43,7 +44,7 @@ export async function serveAsset(deps: Deps, request: Request, name: string): Pr
   });
   const precondition = evaluatePreconditions(request.method, request.headers, validators);
   if (precondition !== "proceed") {
-    await opened?.handle.close();
+    await opened.close();
     if (precondition === "not-modified") return new Response(null, { status: 304, headers });
     throw new HttpError(412, `the package "${name}" does not match the request's If-Match / If-Unmodified-Since condition`);
   }
@@ -52,7 +53,7 @@ export async function serveAsset(deps: Deps, request: Request, name: string): Pr
     ? evaluateRange(request.headers.get("range"), entry.size)
     : ({ kind: "full" } as const);
   if (range.kind === "unsatisfiable") {
-    await opened?.handle.close();
+    await opened.close();
     headers.set("content-range", `bytes */${entry.size}`);
     return json({ detail: `the requested range is outside the package's ${entry.size} bytes` }, 416, headers);
   }
@@ -63,10 +64,13 @@ export async function serveAsset(deps: Deps, request: Request, name: string): Pr
   headers.set("repr-digest", reprDigest(entry));
   const status = range.kind === "partial" ? 206 : 200;
   if (range.kind === "partial") headers.set("content-range", `bytes ${start}-${end}/${entry.size}`);
-  if (!opened) return new Response(null, { status, headers });
+  if (request.method === "HEAD") {
+    await opened.close();
+    return new Response(null, { status, headers });
+  }
   // Only a download of the whole package counts as one.
   const onComplete = range.kind === "full" ? () => deps.onDownloadComplete?.(entry) : undefined;
-  return fileResponse({ handle: opened.handle, start, end, onComplete }, { status, headers });
+  return packageResponse({ reader: opened, start, end, onComplete }, { status, headers });
 }
 
 /** `<hex>  <name>` lines, the format `sha256sum -c` checks. */

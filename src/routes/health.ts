@@ -1,5 +1,3 @@
-import { constants } from "node:fs";
-import { access } from "node:fs/promises";
 import type { Deps, Handler } from "../context.js";
 import { json, text } from "../http.js";
 
@@ -7,14 +5,10 @@ export const health: Handler = () => json({ status: "ok" });
 
 export const liveness: Handler = () => text("OK");
 
-/** Ready while the storage directory can be read and written. */
-export function readiness({ config }: Deps): Handler {
+/** Ready while the store can be read and written: a full or read-only volume is not ready. */
+export function readiness({ storage }: Deps): Handler {
   return async () => {
-    try {
-      await access(config.storagePath, constants.R_OK | constants.W_OK | constants.X_OK);
-      return text("OK");
-    } catch {
-      return text("storage directory is not readable and writable", 503);
-    }
+    const state = await storage.health();
+    return state.readable && state.writable ? text("OK") : text(`not ready: ${state.detail}`, 503);
   };
 }

@@ -11,7 +11,7 @@ import { HttpError, json } from "../http.js";
 import { MULTIPART_OVERHEAD, receiveMultipart } from "../multipart.js";
 import { packageJson } from "../package-json.js";
 import { packagesToDelete } from "../retention.js";
-import { ConflictError, type TempFile } from "../storage.js";
+import { ConflictError, type StagedUpload } from "../store/index.js";
 import { requireValidName } from "./packages.js";
 
 /** POST /upload?overwrite=: the package is the multipart "file" part. */
@@ -27,7 +27,7 @@ export function uploadPackage(deps: Deps): Handler {
       checkName: (filename) => checkTarget(deps, requireValidName(filename), overwrite),
     });
     const expected = () => expectedSha256(request.headers, { raw: false, formField: upload.fields.get("sha256") });
-    const { entry } = await store(deps, upload.temp, upload.filename, overwrite, expected);
+    const { entry } = await store(deps, upload.staged, upload.filename, overwrite, expected);
     return json(packageJson(entry));
   };
 }
@@ -43,22 +43,22 @@ export function putPackage(deps: Deps): Handler {
     await checkTarget(deps, name, overwrite);
     const stated = expectedSha256(request.headers, { raw: true }); // a malformed digest fails before the body is read
     if (!request.body) throw empty(name);
-    const temp = await deps.storage.receive(request.body, deps.config.maxUploadSize);
-    const { entry, replaced } = await store(deps, temp, name, overwrite, () => stated);
+    const staged = await deps.storage.stage(request.body, deps.config.maxUploadSize);
+    const { entry, replaced } = await store(deps, staged, name, overwrite, () => stated);
     return json(packageJson(entry), replaced ? 200 : 201, replaced ? {} : { location: `/assets/${encodeURIComponent(name)}` });
   };
 }
 
 /** Verifies a received upload, moves it into place, then applies retention. */
-async function store(deps: Deps, temp: TempFile, name: string, overwrite: boolean, expected: () => string | null) {
+async function store(deps: Deps, staged: StagedUpload, name: string, overwrite: boolean, expected: () => string | null) {
   try {
-    if (temp.size === 0) throw empty(name);
-    checkSha256(expected(), temp.sha256);
+    if (staged.size === 0) throw empty(name);
+    checkSha256(expected(), staged.sha256);
   } catch (err) {
-    await deps.storage.discard(temp);
+    await deps.storage.discard(staged);
     throw err;
   }
-  const result = await deps.storage.commit(temp, name, overwrite).catch((err) => {
+  const result = await deps.storage.commit(staged, name, { overwrite }).catch((err) => {
     throw err instanceof ConflictError ? conflict(name) : err;
   });
   const { entry } = result;

@@ -1,21 +1,20 @@
 // Completed downloads per package, for the `download_count` of release assets.
 //
-// Counts live in memory and are written to `.download-counts.json` in the
-// storage directory (a leading dot: never a package name), batched: the first
-// download after a write schedules the next one `delayMs` later, so a burst of
-// downloads costs one write. The file is written to a `.tmp-` file, fsynced and
-// renamed over the old one (leftover temp files are removed at startup), and
-// flushed once more at shutdown. A count belongs to a name *and* its bytes: a
+// Counts live in memory and are kept through the store as the document
+// `download-counts.json` (on disk, `.download-counts.json` beside the
+// packages), batched: the first download after a write schedules the next one
+// `delayMs` later, so a burst of downloads costs one write. The store replaces
+// the document atomically; it is flushed once more at shutdown. A count belongs to a name *and* its bytes: a
 // package re-uploaded with different content starts again from zero, as a new
 // GitHub asset does. Entries of packages that no longer exist are dropped at
 // the next write.
 
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { writeFileAtomic } from "./atomic-file.js";
-import type { PackageEntry } from "./storage.js";
+import type { PackageEntry, PackageStore } from "./contract.js";
 
-export const COUNTS_FILE = ".download-counts.json";
+export const COUNTS_DOCUMENT = "download-counts.json";
+
+/** Where the counts are kept: the store's documents. */
+export type Documents = Pick<PackageStore, "loadDocument" | "saveDocument">;
 
 interface Counted {
   sha256: string;
@@ -37,18 +36,18 @@ export class DownloadCounts {
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly dir: string,
+    private readonly documents: Documents,
     private readonly opts: DownloadCountsOptions,
   ) {}
 
-  /** Loads the counts saved in `dir`; a missing or unreadable file starts from zero. */
-  static async open(dir: string, opts: DownloadCountsOptions = {}): Promise<DownloadCounts> {
-    const counts = new DownloadCounts(dir, opts);
+  /** Loads the saved counts; a missing or unreadable document starts from zero. */
+  static async open(documents: Documents, opts: DownloadCountsOptions = {}): Promise<DownloadCounts> {
+    const counts = new DownloadCounts(documents, opts);
     let text: string | null = null;
     try {
-      text = await readFile(join(dir, COUNTS_FILE), "utf8");
-    } catch {
-      // no file yet
+      text = await documents.loadDocument(COUNTS_DOCUMENT);
+    } catch (err) {
+      opts.log?.(`download counts: cannot read ${COUNTS_DOCUMENT}, starting from zero: ${(err as Error).message}`);
     }
     if (text !== null) {
       try {
@@ -59,7 +58,7 @@ export class DownloadCounts {
           }
         }
       } catch (err) {
-        opts.log?.(`download counts: ignoring unreadable ${COUNTS_FILE}: ${(err as Error).message}`);
+        opts.log?.(`download counts: ignoring unreadable ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
       }
     }
     return counts;
@@ -103,10 +102,10 @@ export class DownloadCounts {
         for (const name of this.counts.keys()) if (!live.has(name)) this.counts.delete(name);
       }
       const packages = Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
-      await writeFileAtomic(this.dir, COUNTS_FILE, JSON.stringify({ version: 1, packages }, null, 1) + "\n");
+      await this.documents.saveDocument(COUNTS_DOCUMENT, JSON.stringify({ version: 1, packages }, null, 1) + "\n");
     } catch (err) {
       this.dirty = true; // try again with the next download or at shutdown
-      this.opts.log?.(`download counts: could not save ${COUNTS_FILE}: ${(err as Error).message}`);
+      this.opts.log?.(`download counts: could not save ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
     }
   }
 }

@@ -1,0 +1,78 @@
+// The store contract: everything the routes, the release model and the
+// adapters know about where packages live. A backend (the filesystem today,
+// object storage later) implements PackageStore and passes the conformance
+// suite in test/helpers/store-conformance.ts; nothing above this file knows
+// paths, file handles or errno.
+//
+// It is shaped for object storage as much as for a directory: bytes are
+// staged under a private key and become visible under a name only by a commit
+// (a conditional create, or an overwrite), objects are never modified in
+// place, and reads take byte ranges.
+
+export interface PackageEntry {
+  name: string;
+  size: number;
+  sha256: string; // hex, of exactly the bytes a reader of this entry gets
+  createdAt: Date; // when these bytes were stored
+}
+
+/** An upload received in full, hashed and durable, not yet visible under any name. */
+export interface StagedUpload {
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** A package opened for reading: these exact bytes stay readable until close(), whatever happens to the name. */
+export interface PackageReader {
+  readonly entry: PackageEntry;
+  /** Bytes start..end (inclusive offsets), in order; reading stops early if the consumer stops. */
+  read(start: number, end: number): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export interface StoreHealth {
+  readable: boolean;
+  writable: boolean;
+  /** Why not, in words an operator can act on; absent when both are true. */
+  detail?: string;
+}
+
+export interface PackageStore {
+  /** Every package, newest first (ties by name). */
+  list(): Promise<readonly PackageEntry[]>;
+  get(name: string): Promise<PackageEntry | undefined>;
+  /** Opens a package for reading; undefined when there is none by that name. */
+  open(name: string): Promise<PackageReader | undefined>;
+
+  /**
+   * Receives an upload: streamed, hashed while written, never whole in memory.
+   * Rejects with TooLargeError past `maxBytes` and UploadAbortedError when the
+   * source fails; nothing is left behind either way.
+   */
+  stage(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedUpload>;
+  /**
+   * Makes a staged upload visible under `name`: a conditional create, or with
+   * `overwrite` a replacement. Afterwards the store holds the complete old
+   * state or the complete new state; it resolves only in the second case.
+   * The staged upload is used up either way.
+   */
+  commit(staged: StagedUpload, name: string, options: { overwrite: boolean }): Promise<{ entry: PackageEntry; replaced: boolean }>;
+  /** Throws the staged bytes away. */
+  discard(staged: StagedUpload): Promise<void>;
+  /** Deletes a package; false when there was none by that name. Works on a full volume. */
+  remove(name: string): Promise<boolean>;
+
+  /** Small documents kept beside the packages (download counts, release metadata); null when absent. */
+  loadDocument(key: string): Promise<string | null>;
+  /** Replaces a document atomically. */
+  saveDocument(key: string, text: string): Promise<void>;
+
+  /** Whether the packages can be read, and new ones written, right now. */
+  health(): Promise<StoreHealth>;
+  /**
+   * Calls `listener` whenever the set of packages or their bytes changed,
+   * through this store or behind its back (once noticed). Returns an unsubscribe.
+   */
+  onChange(listener: () => void): () => void;
+  close(): Promise<void>;
+}
