@@ -26,7 +26,9 @@ async function loadConfigOrExit(): Promise<Config> {
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
   const storage = await openStore({ storagePath: config.storagePath, log });
+  let invalidate = () => {};
   const downloads = await DownloadCounts.open(storage, {
+    onSaved: () => invalidate(),
     liveNames: async () => (await storage.list()).map((p) => p.name),
     log,
   });
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     onDownloadComplete: (entry) => downloads.record(entry),
     downloadCount: (entry) => downloads.count(entry),
   });
+  invalidate = () => app.invalidate();
   const runtime = detectRuntime();
   const { serve } = (await import(`./adapters/${runtime}.js`)) as { serve: Serve };
   const server = await serve(app, {

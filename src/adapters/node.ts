@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { App } from "../app.js";
 import { packageBodyOf, type PackageBody } from "../package-body.js";
+import { cachedAnswerOf } from "../response-cache.js";
 import type { Serve } from "./types.js";
 import { toRequest } from "./_node/request.js";
 
@@ -134,6 +135,13 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   }
   // Every other body the app makes is small (JSON, HTML, text): one buffer, one
   // write with a Content-Length, instead of a chunked stream of small writes.
+  // An answer kept by the response cache is written as the bytes it keeps.
+  const kept = cachedAnswerOf(response);
+  if (kept) {
+    void response.body.cancel();
+    res.end(kept.body);
+    return;
+  }
   res.end(Buffer.from(await response.arrayBuffer()));
 }
 

@@ -5,12 +5,13 @@ import { HttpError, json, negotiate } from "../http.js";
 import { nameProblem } from "../names.js";
 import { packageJson } from "../package-json.js";
 import { publicBaseUrl } from "../public-url.js";
+import { dependsOnIndex } from "../response-cache.js";
 
 const FORMATS: Record<string, string> = { json: "application/json", html: "text/html" };
 
 /** GET /packages: JSON for programs, HTML for browsers; ?format= overrides Accept. */
 export function listPackages(deps: Deps): Handler {
-  return async ({ request, url }) => {
+  return dependsOnIndex(async ({ request, url }) => {
     const format = url.searchParams.get("format");
     if (format !== null && !(format in FORMATS)) {
       throw new HttpError(422, `format must be "json" or "html", not ${JSON.stringify(format)}`);
@@ -21,7 +22,7 @@ export function listPackages(deps: Deps): Handler {
     if (type === "application/json") return json(packages.map(packageJson), 200, vary);
     const page = renderPackageList(packages, publicBaseUrl(request, deps.config));
     return new Response(page, { headers: { ...vary, ...HTML_HEADERS } });
-  };
+  });
 }
 
 /** DELETE /packages/{name} and /assets/{name}: removes the package and its checksum. */

@@ -10,6 +10,7 @@ import { HttpError, json, negotiate } from "../http.js";
 import { paginate } from "../paging.js";
 import { publicBaseUrl } from "../public-url.js";
 import { HTML_HEADERS } from "../html.js";
+import { dependsOnIndex } from "../response-cache.js";
 import { renderReleasePage } from "../release-page.js";
 import { assetJson, releaseJson, releaseModel, type Release, type ReleaseModel, type UrlBases } from "../releases.js";
 import { serveAsset } from "./assets.js";
@@ -42,7 +43,7 @@ export function releaseRoutes(deps: Deps): RouteSpec[] {
 
 /** Turns errors into GitHub's error shape for the routes GitHub clients call. */
 function github(documentationUrl: string, handler: Handler): Handler {
-  return async (ctx) => {
+  return dependsOnIndex(async (ctx) => {
     try {
       return await handler(ctx);
     } catch (err) {
@@ -50,7 +51,7 @@ function github(documentationUrl: string, handler: Handler): Handler {
       const message = err.status === 404 ? "Not Found" : err.detail;
       return json({ message, documentation_url: documentationUrl, status: String(err.status) }, err.status, err.headers);
     }
-  };
+  });
 }
 
 function urlBases(deps: Deps, { request, params }: RequestContext, prefix: string): UrlBases {
@@ -143,10 +144,10 @@ async function releaseAsset(deps: Deps, ctx: RequestContext, urls: UrlBases): Pr
 
 /** GET /releases/tag/{tag}: the page `html_url` points at, for people. */
 function releasePage(deps: Deps): Handler {
-  return async ({ request, params }) => {
+  return dependsOnIndex(async ({ request, params }) => {
     const release = (await model(deps)).byTag(params.tag);
     if (!release) throw new HttpError(404, `no release tagged "${params.tag}"; see /releases for the list`);
     const site = publicBaseUrl(request, deps.config);
     return new Response(renderReleasePage(release, site, counts(deps)), { headers: HTML_HEADERS });
-  };
+  });
 }

@@ -33,6 +33,8 @@ export interface PackageReader {
 export interface StoreHealth {
   readable: boolean;
   writable: boolean;
+  /** Every package the medium holds is in the index (false while digests found missing are computed). */
+  indexed: boolean;
   /** Why not, in words an operator can act on; absent when both are true. */
   detail?: string;
 }

@@ -27,6 +27,8 @@ export interface DownloadCountsOptions {
   /** The names that still exist, to drop counts of deleted packages when writing. */
   liveNames?: () => Promise<Iterable<string>>;
   log?: (message: string) => void;
+  /** Called after counts were saved: answers that show them may be rebuilt. */
+  onSaved?: () => void;
 }
 
 export class DownloadCounts {
@@ -103,6 +105,7 @@ export class DownloadCounts {
       }
       const packages = Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
       await this.documents.saveDocument(COUNTS_DOCUMENT, JSON.stringify({ version: 1, packages }, null, 1) + "\n");
+      this.opts.onSaved?.();
     } catch (err) {
       this.dirty = true; // try again with the next download or at shutdown
       this.opts.log?.(`download counts: could not save ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
