@@ -38,8 +38,13 @@ export class ResponseCache {
   private readonly entries = new Map<string, CachedAnswer>();
   /** Bumped by clear(): an answer built before a change is never stored after it. */
   private generation = 0;
+  private bytes = 0;
 
-  constructor(private readonly maxEntries = 1024) {}
+  /** Bounded by count and by bytes; the oldest answer goes first. */
+  constructor(
+    private readonly maxEntries = 1024,
+    private readonly maxBytes = 32 * 1024 * 1024,
+  ) {}
 
   get(key: string): CachedAnswer | undefined {
     return this.entries.get(key);
@@ -60,9 +65,13 @@ export class ResponseCache {
     });
     headers.push(["etag", etag], ["content-length", String(body.byteLength)]);
     const answer = { status: response.status, headers, body, etag };
-    if (generation === this.generation) {
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    if (generation === this.generation && body.byteLength <= this.maxBytes / 4) {
+      this.drop(key);
+      while (this.entries.size >= this.maxEntries || this.bytes + body.byteLength > this.maxBytes) {
+        this.drop(this.entries.keys().next().value as string);
+      }
       this.entries.set(key, answer);
+      this.bytes += body.byteLength;
     }
     return answer;
   }
@@ -70,6 +79,14 @@ export class ResponseCache {
   clear(): void {
     this.generation++;
     this.entries.clear();
+    this.bytes = 0;
+  }
+
+  private drop(key: string): void {
+    const old = this.entries.get(key);
+    if (!old) return;
+    this.entries.delete(key);
+    this.bytes -= old.body.byteLength;
   }
 }
 
@@ -80,18 +97,29 @@ export function noneMatch(header: string | null, etag: string): boolean {
   return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
 
-/** The answer as a Response: headers only for HEAD, 304 when the client has it. */
+/**
+ * The answer as a Response: headers only for HEAD, 304 when the client has it.
+ * A full answer's Response carries no body of its own: copying the kept bytes
+ * into every Response would cost more than the rest of the request. The
+ * adapter writes them (cachedAnswerOf), or withKeptBody() puts them in.
+ */
 export function answerResponse(answer: CachedAnswer, method: string, ifNoneMatch: string | null): Response {
   if (noneMatch(ifNoneMatch, answer.etag)) {
     const headers = answer.headers.filter(([name]) => name !== "content-length" && name !== "content-type");
     return new Response(null, { status: 304, headers });
   }
-  const response = new Response(method === "HEAD" ? null : answer.body, { status: answer.status, headers: answer.headers });
-  (response as Response & { [ANSWER]?: CachedAnswer })[ANSWER] = answer;
+  const response = new Response(null, { status: answer.status, headers: answer.headers });
+  if (method !== "HEAD") (response as Response & { [ANSWER]?: CachedAnswer })[ANSWER] = answer;
   return response;
 }
 
-/** The kept bytes behind a response made by answerResponse, for adapters that can write them as they are. */
+/** The kept bytes a response made by answerResponse stands for, for adapters that write them as they are. */
 export function cachedAnswerOf(response: Response): CachedAnswer | undefined {
   return (response as Response & { [ANSWER]?: CachedAnswer })[ANSWER];
+}
+
+/** The response with its kept bytes as its body, for runtimes that send Responses as they are. */
+export function withKeptBody(response: Response): Response {
+  const answer = cachedAnswerOf(response);
+  return answer ? new Response(answer.body, { status: response.status, headers: response.headers }) : response;
 }

@@ -122,6 +122,11 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     headers[key] = value;
   });
   res.writeHead(response.status, headers);
+  const kept = cachedAnswerOf(response);
+  if (kept) {
+    res.end(kept.body); // an answer kept by the response cache: its bytes as they are
+    return;
+  }
   const pkg = packageBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
     if (pkg) await pkg.reader.close();
@@ -135,13 +140,6 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   }
   // Every other body the app makes is small (JSON, HTML, text): one buffer, one
   // write with a Content-Length, instead of a chunked stream of small writes.
-  // An answer kept by the response cache is written as the bytes it keeps.
-  const kept = cachedAnswerOf(response);
-  if (kept) {
-    void response.body.cancel();
-    res.end(kept.body);
-    return;
-  }
   res.end(Buffer.from(await response.arrayBuffer()));
 }
 
