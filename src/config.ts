@@ -20,6 +20,8 @@ export interface Config {
   maxUploadSize: number; // bytes
   shutdownTimeout: number; // seconds
   trustProxy: boolean;
+  /** Server processes sharing the port (node:cluster); 1 serves from this process. */
+  workers: number;
   configPath: string;
 }
 
@@ -43,6 +45,7 @@ export const SETTINGS = [
   "MAX_UPLOAD_SIZE",
   "SHUTDOWN_TIMEOUT",
   "TRUST_PROXY",
+  "WORKERS",
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -54,6 +57,7 @@ export const DEFAULTS = {
   MAX_UPLOAD_SIZE: "1GiB",
   SHUTDOWN_TIMEOUT: "25",
   TRUST_PROXY: "false",
+  WORKERS: "1",
   REQUIRE_AUTH_TOKEN: "false",
   CONFIG_PATH: "config.yaml",
 } as const;
@@ -98,6 +102,7 @@ export function parseConfig(src: Sources): Config {
     maxUploadSize: parseSize(get("MAX_UPLOAD_SIZE")),
     shutdownTimeout: parseSeconds(get("SHUTDOWN_TIMEOUT")),
     trustProxy: parseBoolean(get("TRUST_PROXY")),
+    workers: parseInteger(get("WORKERS"), 1, 64),
     configPath: src.configPath,
   };
 }

@@ -76,5 +76,7 @@ export interface PackageStore {
    * through this store or behind its back (once noticed). Returns an unsubscribe.
    */
   onChange(listener: () => void): () => void;
+  /** Another process changed these names on the same medium: look at them again before the next answer. */
+  noteChanged(names: readonly string[]): void;
   close(): Promise<void>;
 }

@@ -72,6 +72,11 @@ export class DownloadCounts {
     return c && c.sha256 === entry.sha256 ? c.count : 0;
   }
 
+  /** Every count: name, sha256, total. */
+  snapshot(): [string, string, number][] {
+    return [...this.counts].map(([name, c]) => [name, c.sha256, c.count]);
+  }
+
   /** Counts one completed download; the write happens later, batched. */
   record(entry: PackageEntry): void {
     this.counts.set(entry.name, { sha256: entry.sha256, count: this.count(entry) + 1 });

@@ -304,6 +304,11 @@ export class FsStore implements PackageStore {
     return health;
   }
 
+  noteChanged(names: readonly string[]): void {
+    for (const name of names) this.suspects.add(name);
+    this.dirty = true;
+  }
+
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
