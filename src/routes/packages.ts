@@ -1,10 +1,11 @@
 import { bearerAuth } from "../auth.js";
 import type { Deps, Handler } from "../context.js";
-import { HTML_HEADERS, renderPackageList } from "../html.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { nameProblem } from "../names.js";
 import { packageJson } from "../package-json.js";
 import { publicBaseUrl } from "../public-url.js";
+import { HTML_HEADERS } from "../views/layout.js";
+import { packagesPage } from "../views/pages.js";
 
 const FORMATS: Record<string, string> = { json: "application/json", html: "text/html" };
 
@@ -19,7 +20,7 @@ export function listPackages(deps: Deps): Handler {
     const packages = await deps.storage.list();
     const vary = { vary: "Accept" };
     if (type === "application/json") return json(packages.map(packageJson), 200, vary);
-    const page = renderPackageList(packages, publicBaseUrl(request, deps.config));
+    const page = packagesPage(packages, { site: publicBaseUrl(request, deps.config), now: new Date(), downloads: (p) => deps.downloadCount?.(p) ?? 0 });
     return new Response(page, { headers: { ...vary, ...HTML_HEADERS } });
   };
 }
