@@ -97,8 +97,8 @@ t.test(".dockerignore keeps tests, docs and local data out of the build context"
   }
 });
 
-t.test("the README's Docker and Compose examples match the image", async (t) => {
-  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+t.test("the documented Docker and Compose examples match the image", async (t) => {
+  const readme = await readFile(join(ROOT, "docs", "operations-and-deployment.md"), "utf8");
   const port = image.expose[0];
   const volume = image.volumes[0];
   const run = /```bash\n(docker build[^]*?)```/.exec(readme)?.[1] ?? "";
