@@ -4,6 +4,7 @@ import { HttpError, json, negotiate } from "../http.js";
 import { nameProblem } from "../names.js";
 import { packageJson } from "../package-json.js";
 import { publicBaseUrl } from "../public-url.js";
+import type { PackageEntry } from "../storage.js";
 import { HTML_HEADERS } from "../views/layout.js";
 import { packagesPage } from "../views/pages.js";
 
@@ -20,7 +21,8 @@ export function listPackages(deps: Deps): Handler {
     const packages = await deps.storage.list();
     const vary = { vary: "Accept" };
     if (type === "application/json") return json(packages.map(packageJson), 200, vary);
-    const page = packagesPage(packages, { site: publicBaseUrl(request, deps.config), now: new Date(), downloads: (p) => deps.downloadCount?.(p) ?? 0 });
+    const ctx = { site: publicBaseUrl(request, deps.config), now: new Date(), downloads: (p: PackageEntry) => deps.downloadCount?.(p) ?? 0 };
+    const page = packagesPage(packages, ctx, Number(url.searchParams.get("page") ?? "1") || 1);
     return new Response(page, { headers: { ...vary, ...HTML_HEADERS } });
   };
 }

@@ -97,6 +97,7 @@ ${pager(ctx.releasesPath, n, pages)}`;
 function pager(path: string, current: number, pages: number): string {
   if (pages === 1) return "";
   const link = (n: number, label: string, rel: string) => `<a href="${path}?page=${n}" rel="${rel}">${label}</a>`;
+  // Both lists run newest first: the next page holds older items.
   const prev = current > 1 ? link(current - 1, "← Newer", "prev") : "<span></span>";
   const next = current < pages ? link(current + 1, "Older →", "next") : "<span></span>";
   return `<nav class="pager" aria-label="Pages">${prev}<span>Page ${current} of ${pages}</span>${next}</nav>`;
@@ -119,12 +120,19 @@ ${section}`;
   return page({ title: `${releaseTitle(release)} · Releases`, section: "releases", body });
 }
 
-/** GET /packages for browsers: every package, newest first (the older server's page). */
-export function packagesPage(packages: readonly PackageEntry[], ctx: Pick<PageContext, "site" | "now" | "downloads">): string {
+/** Packages per page of /packages for browsers: a page stays light with tens of thousands stored. */
+export const PACKAGES_PER_PAGE = 1000;
+
+/** GET /packages for browsers: every package, newest first (the older server's page), a thousand at a time. */
+export function packagesPage(packages: readonly PackageEntry[], ctx: Pick<PageContext, "site" | "now" | "downloads">, pageNumber = 1): string {
+  const pages = Math.max(1, Math.ceil(packages.length / PACKAGES_PER_PAGE));
+  const n = Math.min(Math.max(1, pageNumber), pages);
+  const shown = packages.slice((n - 1) * PACKAGES_PER_PAGE, n * PACKAGES_PER_PAGE);
   const body = `<h1>Packages <span class="meta">${plural(packages.length, "package")}, newest first · <a href="/packages?format=json">JSON</a></span></h1>
-${filterBox("Filter packages")}
+${filterBox(pages > 1 ? "Filter the packages on this page" : "Filter packages")}
 <section class="release" data-filter="">
-${packages.length ? assetTable(packages, ctx) : '<p class="empty">No packages yet.</p>'}
-</section>`;
-  return page({ title: "Packages", section: "packages", body });
+${shown.length ? assetTable(shown, ctx) : '<p class="empty">No packages yet.</p>'}
+</section>
+${pager("/packages", n, pages)}`;
+  return page({ title: n > 1 ? `Packages, page ${n}` : "Packages", section: "packages", body });
 }
