@@ -13,7 +13,9 @@ import { checksumRoutes } from "./routes/checksums.js";
 import { health, liveness, readiness } from "./routes/health.js";
 import { openapiRoutes } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
+import { landing, releaseTag, repositoryReleases } from "./routes/pages.js";
 import { releaseRoutes, type RouteSpec } from "./routes/releases.js";
+import { staticRoutes } from "./routes/static.js";
 import { putPackage, tooLarge, uploadPackage } from "./routes/upload.js";
 import { StoreError } from "./store/index.js";
 
@@ -28,12 +30,17 @@ export interface App {
 /** Every route of the service: [method, pattern, handler]. HEAD is served wherever GET is. */
 export function routes(deps: Deps): RouteSpec[] {
   const openapi = openapiRoutes();
+  const files = staticRoutes();
   return [
+    ["GET", "/", landing(deps)],
     ["GET", "/health", health],
     ["GET", "/healthz", liveness],
     ["GET", "/readyz", readiness(deps)],
     ["GET", "/openapi.yaml", openapi.yaml],
+    ["GET", "/openapi.json", openapi.json],
     ["GET", "/docs", openapi.docs],
+    ["GET", "/static/:name", files.own],
+    ["GET", "/static/swagger-ui/:name", files.swagger],
     ["GET", "/packages", listPackages(deps)],
     ["DELETE", "/packages/:name", deletePackage(deps)],
     ["GET", "/assets/:name", downloadAsset(deps)],
@@ -43,6 +50,10 @@ export function routes(deps: Deps): RouteSpec[] {
     // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.
     ...releaseRoutes(deps),
     ...checksumRoutes(deps),
+    // Pages for people; the release pages also exist per repository, as on GitHub.
+    ["GET", "/releases/tag/:tag", releaseTag(deps)],
+    ["GET", "/:owner/:repo/releases", repositoryReleases(deps)],
+    ["GET", "/:owner/:repo/releases/tag/:tag", releaseTag(deps)],
   ];
 }
 

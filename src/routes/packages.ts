@@ -1,11 +1,13 @@
 import { bearerAuth } from "../auth.js";
 import type { Deps, Handler } from "../context.js";
-import { HTML_HEADERS, renderPackageList } from "../html.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { nameProblem } from "../names.js";
 import { packageJson } from "../package-json.js";
 import { publicBaseUrl } from "../public-url.js";
 import { dependsOnIndex } from "../response-cache.js";
+import type { PackageEntry } from "../store/index.js";
+import { HTML_HEADERS } from "../views/layout.js";
+import { packagesPage } from "../views/pages.js";
 
 const FORMATS: Record<string, string> = { json: "application/json", html: "text/html" };
 
@@ -20,7 +22,8 @@ export function listPackages(deps: Deps): Handler {
     const packages = await deps.storage.list();
     const vary = { vary: "Accept" };
     if (type === "application/json") return json(packages.map(packageJson), 200, vary);
-    const page = renderPackageList(packages, publicBaseUrl(request, deps.config));
+    const ctx = { site: publicBaseUrl(request, deps.config), now: new Date(), downloads: (p: PackageEntry) => deps.downloadCount?.(p) ?? 0 };
+    const page = packagesPage(packages, ctx, Number(url.searchParams.get("page") ?? "1") || 1);
     return new Response(page, { headers: { ...vary, ...HTML_HEADERS } });
   });
 }

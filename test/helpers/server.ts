@@ -6,6 +6,7 @@ import type { Test } from "tap";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { unwatch, watchServer } from "./contract-watch.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const TOKEN = "test-token-0123456789";
@@ -28,6 +29,8 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Resident memory of the server process in bytes (from /proc). */
   rss(): Promise<number>;
+  /** Responses fetch() received from this server that break openapi.yaml, so far. */
+  contractProblems(): Promise<string[]>;
   auth: { authorization: string };
 }
 
@@ -84,6 +87,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       reject(new Error(`server exited with ${code ?? signal} before listening:\n${out}`));
     });
   });
+  // Every response a test fetches from this server is checked against openapi.yaml;
+  // stop() fails when one broke it, so no test can pass on an undocumented answer.
+  const contract = await watchServer(url);
   return {
     url,
     storage,
@@ -94,8 +100,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const code = await exited;
       if (!opts.storage) await rm(storage, { recursive: true, force: true });
+      const problems = await contract.settle();
+      unwatch(url);
+      if (problems.length) throw new Error(`responses that break openapi.yaml:\n${problems.join("\n")}`);
       return code;
     },
+    contractProblems: () => contract.settle(),
     async rss() {
       const { readFile } = await import("node:fs/promises");
       const status = await readFile(`/proc/${proc.pid}/status`, "utf8");
