@@ -3,6 +3,8 @@
 
 import type { Deps, Handler } from "./context.js";
 import { errorResponse, HttpError, json } from "./http.js";
+import { apiRoot, currentUser } from "./github/api-root.js";
+import { graphqlRoute } from "./github/graphql.js";
 import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
 import { checksumRoutes } from "./routes/checksums.js";
@@ -35,6 +37,10 @@ export function routes(deps: Deps): RouteSpec[] {
     ["DELETE", "/assets/:name", deletePackage(deps)],
     ["POST", "/upload", uploadPackage(deps)],
     // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.
+    ["GET", "/api/v3", apiRoot(deps)],
+    ["GET", "/api/v3/", apiRoot(deps)],
+    ["GET", "/api/v3/user", currentUser(deps)],
+    ["POST", "/api/graphql", graphqlRoute(deps)],
     ...releaseRoutes(deps),
     ...checksumRoutes(deps),
   ];

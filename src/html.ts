@@ -16,11 +16,11 @@ export interface Column {
 }
 
 /** A table of packages with download links; `columns` go after the size. */
-export function packageTable(packages: readonly PackageEntry[], baseUrl: string, columns: Column[] = []): string {
+export function packageTable(packages: readonly PackageEntry[], baseUrl: string, columns: Column[] = [], hrefOf?: (p: PackageEntry) => string): string {
   if (packages.length === 0) return "<p>No packages yet.</p>";
   const head = ["<th>Name</th>", '<th class="n">Size</th>', ...columns.map((c) => `<th class="n">${escapeHtml(c.header)}</th>`), "<th>Uploaded</th>", "<th>SHA-256</th>"];
   const rows = packages.map((p) => {
-    const href = `${baseUrl}/assets/${encodeURIComponent(p.name)}`;
+    const href = hrefOf ? hrefOf(p) : `${baseUrl}/assets/${encodeURIComponent(p.name)}`;
     const iso = p.createdAt.toISOString();
     return [
       `<td><a href="${escapeHtml(href)}" download>${escapeHtml(p.name)}</a></td>`,

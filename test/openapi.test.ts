@@ -9,13 +9,14 @@ import type { Config } from "../src/config.js";
 import type { Deps } from "../src/context.js";
 import { releaseJson, releaseModel } from "../src/releases.js";
 import { routes } from "../src/app.js";
+import type { Repositories } from "../src/github/repositories.js";
 import type { PackageEntry, PackageStore } from "../src/store/index.js";
 
 const doc = parse(readFileSync(new URL("../openapi.yaml", import.meta.url), "utf8"));
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 t.test("every route is in openapi.yaml, and every documented operation is routed", async (t) => {
-  const deps = { config: { authToken: "x" } as Config, storage: {} as PackageStore, log: () => {} } satisfies Deps;
+  const deps = { config: { authToken: "x" } as Config, storage: {} as PackageStore, repositories: {} as Repositories, log: () => {} } satisfies Deps;
   const shape = (path: string) => path.replace(/\{[^}]+\}/g, "{}").replace(/:[^/]+/g, "{}");
   const routed = new Set(routes(deps).map(([method, pattern]) => `${method.toLowerCase()} ${shape(pattern)}`));
   const documented = new Set<string>();

@@ -1,22 +1,25 @@
-// GitHub's Releases API, read-only, over the stored packages (see releases.ts
-// for the model). Every route exists at the root, under /repos/{owner}/{repo}
-// and under /api/v3/repos/{owner}/{repo} (GitHub Enterprise's layout), so a
-// GitHub client pointed at the server works unchanged; owner and repo are
-// accepted and ignored. Errors on these routes use GitHub's shape:
+// GitHub's Releases API: reads here, writes in src/github/write-routes.ts
+// (see src/github/model.ts for the model). Every route exists at the root and
+// under /repos/{owner}/{repo} and /api/v3/repos/{owner}/{repo} (GitHub
+// Enterprise's layout). The root acts on the default repository
+// (DEFAULT_REPOSITORY); under a prefix, owner/repo name the repository, and an
+// unknown one is GitHub's 404. Errors on these routes use GitHub's shape:
 // {"message": "Not Found", "documentation_url": "...", "status": "404"}.
 
 import type { Deps, Handler, RequestContext } from "../context.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { paginate } from "../paging.js";
-import { publicBaseUrl } from "../public-url.js";
 import { HTML_HEADERS } from "../html.js";
 import { renderReleasePage } from "../release-page.js";
-import { assetJson, releaseJson, releaseModel, type Release, type ReleaseModel, type UrlBases } from "../releases.js";
+import { assetJson, releaseJson, type Release, type UrlBases } from "../releases.js";
+import { githubErrorResponse } from "../github/errors.js";
+import { findRepository, notFound, repoContext, type RepoContext } from "../github/repo-context.js";
+import { writeRoutes } from "../github/write-routes.js";
 import { serveAsset } from "./assets.js";
 
 export const API_PREFIXES = ["", "/repos/:owner/:repo", "/api/v3/repos/:owner/:repo"] as const;
 
-const DOCS = "https://docs.github.com/rest/releases";
+export const DOCS = "https://docs.github.com/rest/releases";
 
 export type RouteSpec = [method: string, pattern: string, handler: Handler];
 
@@ -27,60 +30,41 @@ export function releaseRoutes(deps: Deps): RouteSpec[] {
     ["GET", "/releases/tag/:tag", releasePage(deps)],
   ];
   for (const prefix of API_PREFIXES) {
-    const api = (ctx: RequestContext): UrlBases => urlBases(deps, ctx, prefix);
+    const rc = (ctx: RequestContext) => repoContext(deps, ctx, prefix);
     routes.push(
-      ["GET", `${prefix}/releases`, github(`${DOCS}/releases#list-releases`, (ctx) => listReleases(deps, ctx, api(ctx)))],
+      ["GET", `${prefix}/releases`, github(`${DOCS}/releases#list-releases`, async (ctx) => listReleases(ctx, await rc(ctx)))],
       ["GET", `${prefix}/releases/latest`, github(`${DOCS}/releases#get-the-latest-release`, (ctx) => latest(deps, ctx, prefix, true))],
-      ["GET", `${prefix}/releases/tags/:tag`, github(`${DOCS}/releases#get-a-release-by-tag-name`, (ctx) => releaseByTag(deps, ctx, api(ctx)))],
-      ["GET", `${prefix}/releases/assets/:id`, github(`${DOCS}/assets#get-a-release-asset`, (ctx) => releaseAsset(deps, ctx, api(ctx)))],
-      ["GET", `${prefix}/releases/:id`, github(`${DOCS}/releases#get-a-release`, (ctx) => releaseById(deps, ctx, api(ctx)))],
-      ["GET", `${prefix}/releases/:id/assets`, github(`${DOCS}/assets#list-release-assets`, (ctx) => releaseAssets(deps, ctx, api(ctx)))],
+      ["GET", `${prefix}/releases/tags/:tag`, github(`${DOCS}/releases#get-a-release-by-tag-name`, async (ctx) => releaseByTag(ctx, await rc(ctx)))],
+      ["GET", `${prefix}/releases/assets/:id`, github(`${DOCS}/assets#get-a-release-asset`, async (ctx) => releaseAsset(ctx, await rc(ctx)))],
+      ["GET", `${prefix}/releases/:id`, github(`${DOCS}/releases#get-a-release`, async (ctx) => releaseById(ctx, await rc(ctx)))],
+      ["GET", `${prefix}/releases/:id/assets`, github(`${DOCS}/assets#list-release-assets`, async (ctx) => releaseAssets(ctx, await rc(ctx)))],
+      ...writeRoutes(deps, prefix),
     );
   }
+  routes.push(["GET", "/:owner/:repo/releases/tag/:tag", releasePage(deps)]);
   return routes;
 }
 
 /** Turns errors into GitHub's error shape for the routes GitHub clients call. */
-function github(documentationUrl: string, handler: Handler): Handler {
+export function github(documentationUrl: string, handler: Handler): Handler {
   return async (ctx) => {
     try {
       return await handler(ctx);
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
-      const message = err.status === 404 ? "Not Found" : err.detail;
-      return json({ message, documentation_url: documentationUrl, status: String(err.status) }, err.status, err.headers);
+      return githubErrorResponse(err, documentationUrl);
     }
   };
 }
 
-function urlBases(deps: Deps, { request, params }: RequestContext, prefix: string): UrlBases {
-  const site = publicBaseUrl(request, deps.config);
-  const path = prefix
-    .replace(":owner", () => encodeURIComponent(params.owner))
-    .replace(":repo", () => encodeURIComponent(params.repo));
-  return { site, api: site + path };
-}
-
-async function model(deps: Deps): Promise<ReleaseModel> {
-  return releaseModel(await deps.storage.list());
-}
-
-function counts(deps: Deps) {
-  return (entry: Parameters<NonNullable<Deps["downloadCount"]>>[0]) => deps.downloadCount?.(entry) ?? 0;
-}
-
-function notFound(): HttpError {
-  return new HttpError(404, "Not Found");
-}
-
 /** GitHub ids are decimal integers; anything else names nothing. */
-function idParam(value: string): number {
+export function idParam(value: string): number {
   if (!/^[1-9]\d{0,15}$/.test(value)) throw notFound();
   return Number(value);
 }
 
-function releaseResponse(deps: Deps, release: Release, urls: UrlBases): Response {
-  return json(releaseJson(release, urls, counts(deps)));
+export function releaseObject(rc: RepoContext, release: Release, urls: UrlBases = rc.urls) {
+  return releaseJson(release, urls, rc.downloads, rc.extras);
 }
 
 /**
@@ -90,36 +74,33 @@ function releaseResponse(deps: Deps, release: Release, urls: UrlBases): Response
  * without releases.
  */
 async function latest(deps: Deps, ctx: RequestContext, prefix: string, github: boolean): Promise<Response> {
-  const m = await model(deps);
-  if (github && m.latest.packages.length === 0) throw notFound();
-  return releaseResponse(deps, m.latest, urlBases(deps, ctx, prefix));
+  const rc = await repoContext(deps, ctx, prefix);
+  if (github && rc.model.latest.packages.length === 0) throw notFound();
+  return json(releaseObject(rc, rc.model.latest));
 }
 
 /** GET .../releases: highest version first, GitHub's paging. */
-async function listReleases(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
-  const { releases } = await model(deps);
-  const downloads = counts(deps);
-  return pagedJson(ctx, urls, releases, (r) => releaseJson(r, urls, downloads));
+function listReleases(ctx: RequestContext, rc: RepoContext): Response {
+  return pagedJson(ctx, rc.urls, rc.model.releases, (r) => releaseObject(rc, r));
 }
 
-async function releaseByTag(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
-  const release = (await model(deps)).byTag(ctx.params.tag);
+function releaseByTag(ctx: RequestContext, rc: RepoContext): Response {
+  const release = rc.model.byTag(ctx.params.tag);
   if (!release) throw notFound();
-  return releaseResponse(deps, release, urls);
+  return json(releaseObject(rc, release));
 }
 
-async function releaseById(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
-  const release = (await model(deps)).release(idParam(ctx.params.id));
+function releaseById(ctx: RequestContext, rc: RepoContext): Response {
+  const release = rc.model.release(idParam(ctx.params.id));
   if (!release) throw notFound();
-  return releaseResponse(deps, release, urls);
+  return json(releaseObject(rc, release));
 }
 
 /** GET .../releases/{id}/assets: the release's assets, GitHub's paging. */
-async function releaseAssets(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
-  const release = (await model(deps)).release(idParam(ctx.params.id));
+function releaseAssets(ctx: RequestContext, rc: RepoContext): Response {
+  const release = rc.model.release(idParam(ctx.params.id));
   if (!release) throw notFound();
-  const downloads = counts(deps);
-  return pagedJson(ctx, urls, release.packages, (p) => assetJson(p, urls, downloads));
+  return pagedJson(ctx, rc.urls, release.packages, (p) => assetJson(p, rc.urls, rc.downloads, rc.extras));
 }
 
 /** One page of `items` as JSON, with GitHub's `Link` header when there are more pages. */
@@ -129,24 +110,34 @@ function pagedJson<T>(ctx: RequestContext, urls: UrlBases, items: readonly T[], 
 }
 
 /** GET .../releases/assets/{id}: the asset as JSON, or its bytes with `Accept: application/octet-stream`. */
-async function releaseAsset(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
-  const entry = (await model(deps)).asset(idParam(ctx.params.id));
+async function releaseAsset(ctx: RequestContext, rc: RepoContext): Promise<Response> {
+  const entry = rc.model.asset(idParam(ctx.params.id));
   if (!entry) throw notFound();
   const wanted = negotiate(ctx.request.headers.get("accept"), ["application/json", "application/octet-stream"]);
   const response =
     wanted === "application/octet-stream"
-      ? await serveAsset(deps, ctx.request, entry.name)
-      : json(assetJson(entry, urls, counts(deps)));
+      ? await serveAsset(rc.deps, ctx.request, entry.name)
+      : json(assetJson(entry, rc.urls, rc.downloads, rc.extras));
   response.headers.set("vary", "Accept");
   return response;
 }
 
-/** GET /releases/tag/{tag}: the page `html_url` points at, for people. */
+/** GET /releases/tag/{tag} and /{owner}/{repo}/releases/tag/{tag}: the page `html_url` points at, for people. */
 function releasePage(deps: Deps): Handler {
-  return async ({ request, params }) => {
-    const release = (await model(deps)).byTag(params.tag);
-    if (!release) throw new HttpError(404, `no release tagged "${params.tag}"; see /releases for the list`);
-    const site = publicBaseUrl(request, deps.config);
-    return new Response(renderReleasePage(release, site, counts(deps)), { headers: HTML_HEADERS });
+  return async (ctx) => {
+    const repo = await findRepository(deps, ctx.params).catch(() => {
+      throw new HttpError(404, `no repository ${ctx.params.owner}/${ctx.params.repo} on this server`);
+    });
+    const rc = await repoContext(deps, ctx, repo.isDefault && ctx.params.owner === undefined ? "" : "/api/v3/repos/:owner/:repo", repo);
+    const release = rc.model.byTag(ctx.params.tag);
+    if (!release) throw new HttpError(404, `no release tagged "${ctx.params.tag}"; see ${rc.urls.api}/releases for the list`);
+    const links = ctx.params.owner === undefined
+      ? undefined
+      : {
+          json: `${rc.urls.api}/releases/${release.id}`,
+          sums: `${rc.urls.web}/releases/download/${encodeURIComponent(release.tag)}/SHA256SUMS`,
+          asset: (p: { name: string }) => `${rc.urls.web}/releases/download/${encodeURIComponent(release.tag)}/${encodeURIComponent(p.name)}`,
+        };
+    return new Response(renderReleasePage(release, rc.urls.site, rc.downloads, links), { headers: HTML_HEADERS });
   };
 }

@@ -19,7 +19,7 @@
 
 import { createHash } from "node:crypto";
 import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
-import { lstat, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
@@ -80,7 +80,12 @@ class FsReader implements PackageReader {
 
 export interface FsStoreOptions {
   log?: (message: string) => void;
+  /** Create the directory (and its parents) when missing: for repository namespaces, never for STORAGE_PATH itself. */
+  create?: boolean;
 }
+
+/** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
+export const NAMESPACE_DIR = ".repos";
 
 export class FsStore implements PackageStore {
   private readonly index = new Map<string, Indexed>();
@@ -103,10 +108,23 @@ export class FsStore implements PackageStore {
     this.log = opts.log ?? (() => {});
   }
 
+  /**
+   * The directory of a namespace: the storage path itself for [], else
+   * `.repos/<a>/<b>/` below it. Each part must be one plain path segment
+   * (the caller has checked the names; this refuses anything else outright).
+   */
+  static directoryFor(storagePath: string, namespace: readonly string[]): string {
+    for (const part of namespace) {
+      if (!/^[a-z0-9_][a-z0-9._-]*$/.test(part) || part.length > 100) throw new Error(`not a store namespace segment: ${JSON.stringify(part)}`);
+    }
+    return namespace.length === 0 ? storagePath : join(storagePath, NAMESPACE_DIR, ...namespace);
+  }
+
   /** Removes leftover temp files and builds the index. */
   static async open(dir: string, opts: FsStoreOptions = {}): Promise<FsStore> {
     const store = new FsStore(dir, opts);
     try {
+      if (opts.create) await mkdir(dir, { recursive: true });
       for (const name of await readdir(dir)) {
         if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
       }
