@@ -294,3 +294,37 @@ t.test("names built to escape are 404 or 422 and touch nothing outside the stora
     "only the package, the repository list, and acme/tool's metadata and literal asset",
   );
 });
+
+t.test("the older API and releases made through the write API, in the default repository", async (t) => {
+  const server = await startServer({ env: { MAX_PACKAGES: "2", IMMUTABLE_RELEASES: "true" } });
+  t.teardown(() => server.stop());
+  const auth = { authorization: `token ${TOKEN}` };
+  // At the root, the write API acts on the default repository, as the read API does.
+  const created = await fetch(`${server.url}/releases`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ tag_name: "v1.0.0", draft: true }) });
+  t.equal(created.status, 201);
+  const release = (await created.json()) as { id: number; upload_url: string };
+  t.match(release.upload_url, `${server.url}/api/uploads/repos/default/default/releases/${release.id}/assets{?name,label}`, "DEFAULT_REPOSITORY's documented default");
+  for (const name of ["a-v1.0.0.zip", "b-v1.0.0.zip", "c-v1.0.0.zip"]) {
+    const res = await fetch(`${release.upload_url.replace(/\{.*$/, "")}?name=${name}`, { method: "POST", headers: auth, body: bytesFor(name) });
+    t.equal(res.status, 201, `upload ${name}`);
+    await res.body?.cancel();
+  }
+  const published = await fetch(`${server.url}/repos/default/default/releases/${release.id}`, { method: "PATCH", headers: auth, body: JSON.stringify({ draft: false }) });
+  t.equal(((await published.json()) as { immutable: boolean }).immutable, true);
+
+  for (const name of ["x.txt", "y.txt", "z.txt"]) await upload(server, name);
+  const names = ((await (await fetch(`${server.url}/packages`)).json()) as { name: string }[]).map((p) => p.name).sort();
+  t.same(names, ["a-v1.0.0.zip", "b-v1.0.0.zip", "c-v1.0.0.zip", "y.txt", "z.txt"], "retention (MAX_PACKAGES=2) neither deletes nor counts a release's assets");
+
+  const del = await fetch(`${server.url}/packages/a-v1.0.0.zip`, { method: "DELETE", headers: auth });
+  t.equal(del.status, 409, "DELETE /packages refuses an immutable release's asset");
+  t.match(((await del.json()) as { detail: string }).detail, /immutable release v1\.0\.0/);
+  const put = await fetch(`${server.url}/assets/a-v1.0.0.zip?overwrite=true`, { method: "PUT", headers: auth, body: "other" });
+  t.equal(put.status, 409, "and so does an overwrite");
+  await put.body?.cancel();
+  const latest = (await (await fetch(`${server.url}/latest`)).json()) as { tag_name: string; assets: { name: string }[] };
+  t.equal(latest.tag_name, "v1.0.0");
+  const page = await fetch(`${server.url}/releases/tag/v1.0.0`);
+  t.equal(page.status, 200, "the HTML release page at the root");
+  t.match(await page.text(), /a-v1\.0\.0\.zip/);
+});
