@@ -11,6 +11,7 @@ import { join } from "node:path";
 import t from "tap";
 import { bytesFor, sha256, specifyDownload, templateNames } from "./helpers/releases.js";
 import { keptDir, startServer, TOKEN } from "./helpers/server.js";
+import { makeCertificate } from "./helpers/tls.js";
 
 const REPO = "github/spec-kit"; // the default repository of this server
 const OTHER = "acme/other";
@@ -27,16 +28,6 @@ function exec(cmd: string, args: string[], env: Record<string, string>, cwd: str
       resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
     });
   });
-}
-
-/** A self-signed certificate for 127.0.0.1, made with openssl. */
-async function makeCertificate(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"];
-  const made = await exec("openssl", args, { PATH: process.env.PATH ?? "" }, dir);
-  if (made.code !== 0) throw new Error(`openssl failed: ${made.stderr}`);
-  return { cert, key };
 }
 
 t.test("gh release: Spec Kit's flow, a draft's life cycle, two repositories", async (t) => {
