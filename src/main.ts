@@ -7,6 +7,8 @@ import { createApp } from "./app.js";
 import { isWorker, runPrimary, sharedCounts, sharedStore } from "./cluster.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
+import { parseFullName } from "./github/repo-names.js";
+import { Repositories } from "./github/repositories.js";
 import { detectRuntime } from "./runtime.js";
 import { DownloadCounts, openStore } from "./store/index.js";
 
@@ -48,9 +50,17 @@ async function main(): Promise<void> {
         liveNames: async () => (await storage.list()).map((p) => p.name),
         log,
       });
+  const repositories = new Repositories({
+    storagePath: config.storagePath,
+    log,
+    defaultName: parseFullName(config.defaultRepository)!,
+    defaultStore: storage,
+    defaultDownloads: downloads,
+  });
   const app = createApp({
     config,
     storage,
+    repositories,
     log,
     onDownloadComplete: (entry) => downloads.record(entry),
     downloadCount: (entry) => downloads.count(entry),
@@ -61,6 +71,7 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxUploadSize + MULTIPART_OVERHEAD,
+    tls: config.tls ? { cert: config.tls.cert, key: config.tls.key } : undefined,
   }).catch((err: Error) => {
     // A port in use or not allowed is a bad setting too: one line, naming it.
     console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${err.message}`);
@@ -85,6 +96,7 @@ async function main(): Promise<void> {
       await Promise.race([app.idle(), sleep(5000)]);
     }
     if (downloads instanceof DownloadCounts) await downloads.flush(); // a worker's are the primary's to save
+    await repositories.close();
     await storage.close();
     log("stopped");
     process.exit(0);

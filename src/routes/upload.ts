@@ -9,6 +9,7 @@ import { booleanWord } from "../config.js";
 import type { Deps, Handler } from "../context.js";
 import { HttpError, json } from "../http.js";
 import { MULTIPART_OVERHEAD, receiveMultipart } from "../multipart.js";
+import { refuseImmutableAsset, retentionCandidates } from "../github/older-api.js";
 import { packageJson } from "../package-json.js";
 import { packagesToDelete } from "../retention.js";
 import { ConflictError, type StagedUpload } from "../store/index.js";
@@ -69,6 +70,7 @@ async function store(deps: Deps, staged: StagedUpload, name: string, overwrite: 
 
 async function checkTarget(deps: Deps, name: string, overwrite: boolean): Promise<void> {
   if (!overwrite && (await deps.storage.get(name))) throw conflict(name);
+  if (overwrite) await refuseImmutableAsset(deps, name);
 }
 
 function checkDeclaredLength(request: Request, allowed: number, limit: number): void {
@@ -76,8 +78,9 @@ function checkDeclaredLength(request: Request, allowed: number, limit: number): 
   if (declared > allowed) throw tooLarge(limit);
 }
 
-async function applyRetention({ storage, config, log }: Deps): Promise<void> {
-  for (const old of packagesToDelete(await storage.list(), config.maxPackages)) {
+async function applyRetention(deps: Deps): Promise<void> {
+  const { storage, config, log } = deps;
+  for (const old of packagesToDelete(await retentionCandidates(deps, await storage.list()), config.maxPackages)) {
     if (await storage.remove(old.name)) log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`);
   }
 }

@@ -11,8 +11,15 @@ export { DownloadCounts } from "./download-counts.js";
 export interface StoreOptions {
   storagePath: string;
   log: (message: string) => void;
+  /**
+   * Which repository's store: [] is the default repository, ["owner", "repo"]
+   * another one. The caller checks the names (src/github/repo-names.ts); each
+   * backend maps a namespace to its medium (the filesystem: a hidden
+   * subdirectory `.repos/<owner>/<repo>/`, created when first opened).
+   */
+  namespace?: readonly string[];
 }
 
-export function openStore({ storagePath, log }: StoreOptions): Promise<PackageStore> {
-  return FsStore.open(storagePath, { log });
+export function openStore({ storagePath, log, namespace = [] }: StoreOptions): Promise<PackageStore> {
+  return FsStore.open(FsStore.directoryFor(storagePath, namespace), { log, create: namespace.length > 0 });
 }
