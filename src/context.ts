@@ -1,4 +1,7 @@
+import type { TokenAuth } from "./auth.js";
 import type { Config } from "./config.js";
+import type { Logger } from "./ops/log.js";
+import type { Metrics } from "./ops/metrics.js";
 import type { Params } from "./router.js";
 import type { PackageEntry, Storage } from "./storage.js";
 
@@ -14,7 +17,12 @@ export type Handler = (ctx: RequestContext) => Promise<Response> | Response;
 export interface Deps {
   config: Config;
   storage: Storage;
-  log: (message: string) => void;
+  /** `log(message)` logs at info; also log.debug/info/warn/error(message, fields). */
+  log: Logger;
+  /** The upload tokens; `auth.authorize(request)` throws 401 without a current one. */
+  auth: TokenAuth;
+  /** Counters for GET /metrics; absent in unit tests. */
+  metrics?: Metrics;
   /** Called when a download has sent every byte of a package. */
   onDownloadComplete?: (entry: PackageEntry) => void;
   /** Completed downloads of these exact bytes so far, for release assets' download_count. */

@@ -4,15 +4,15 @@
 import process from "node:process";
 import type { Serve } from "./adapters/types.js";
 import { createApp } from "./app.js";
+import { shortTokenNames, TokenAuth } from "./auth.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { DownloadCounts } from "./download-counts.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
+import { createLogger } from "./ops/log.js";
+import { Metrics } from "./ops/metrics.js";
+import { watchTokenFile } from "./ops/token-file.js";
 import { detectRuntime } from "./runtime.js";
 import { Storage } from "./storage.js";
-
-function log(message: string): void {
-  console.log(`${new Date().toISOString()} ${message}`);
-}
 
 async function loadConfigOrExit(): Promise<Config> {
   try {
@@ -26,15 +26,29 @@ async function loadConfigOrExit(): Promise<Config> {
 
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const auth = new TokenAuth(config.authTokens, log);
+  for (const name of shortTokenNames(config.authTokens)) {
+    log.warn("a token is shorter than 16 characters; use a long random one (openssl rand -base64 32)", { token: name });
+  }
+  const stopWatchingTokens = config.authTokenFile
+    ? watchTokenFile(config.authTokenFile, config.authTokenSource, config.authToken, auth, log)
+    : () => {};
   const storage = await Storage.open(config.storagePath);
   const downloads = await DownloadCounts.open(config.storagePath, {
     liveNames: async () => (await storage.list()).map((p) => p.name),
     log,
   });
+  const metrics = new Metrics(async () => {
+    const packages = await storage.list();
+    return { packages: packages.length, bytes: packages.reduce((sum, p) => sum + p.size, 0) };
+  });
   const app = createApp({
     config,
     storage,
     log,
+    auth,
+    metrics,
     onDownloadComplete: (entry) => downloads.record(entry),
     downloadCount: (entry) => downloads.count(entry),
   });
@@ -44,12 +58,27 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxUploadSize + MULTIPART_OVERHEAD,
+    headersTimeout: config.headersTimeout * 1000,
+    bodyIdleTimeout: config.bodyIdleTimeout * 1000,
+    sendTimeout: config.sendTimeout * 1000,
+    keepAliveTimeout: config.keepAliveTimeout * 1000,
+    maxConnections: config.maxConnections,
+    log,
   }).catch((err: Error) => {
     // A port in use or not allowed is a bad setting too: one line, naming it.
     console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${err.message}`);
     return process.exit(1);
   });
-  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`);
+  metrics.openConnections = () => server.openConnections();
+  // test/helpers/server.ts waits for "listening on <url>" followed by white space, in either format.
+  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`, {
+    url: server.url,
+    runtime,
+    storage: config.storagePath,
+    tokens: config.authTokens.map((t) => t.name),
+    max_packages: config.maxPackages,
+    metrics: config.metrics,
+  });
   if (config.authTokenSource === "generated") {
     // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
     log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
@@ -59,16 +88,17 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: finishing open requests (at most ${config.shutdownTimeout}s)`);
+    log(`${signal}: finishing open requests (at most ${config.shutdownTimeout}s)`, { signal });
     const timedOut = await Promise.race([server.close().then(() => false), sleep(config.shutdownTimeout * 1000).then(() => true)]);
     if (timedOut) {
-      log("shutdown timeout reached; closing the remaining connections");
+      log.warn("shutdown timeout reached; closing the remaining connections");
       server.forceClose();
       // Cut-off uploads remove their temp files as they fail; give them a moment to do so.
       await Promise.race([app.idle(), sleep(5000)]);
     }
     await downloads.flush();
     storage.close();
+    stopWatchingTokens();
     log("stopped");
     process.exit(0);
   };

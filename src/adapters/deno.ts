@@ -1,6 +1,10 @@
-// Deno.serve speaks Request/Response natively; this only maps options and shutdown.
+// Deno.serve speaks Request/Response natively; this maps options and shutdown,
+// and passes bodies through the shared wrappers (counting, stalls, SEND_TIMEOUT).
+// Deno.serve has no header, keep-alive or connection-count settings: see the
+// README's "Timeouts and limits".
 
 import type { Serve } from "./types.js";
+import { handleWeb } from "./_web/streams.js";
 
 interface DenoServer {
   shutdown(): Promise<void>;
@@ -8,14 +12,17 @@ interface DenoServer {
 declare const Deno: {
   serve(
     options: { hostname: string; port: number; signal: AbortSignal; onListen(addr: { hostname: string; port: number }): void },
-    handler: (request: Request) => Promise<Response>,
+    handler: (request: Request, info: { remoteAddr: { hostname: string } }) => Promise<Response>,
   ): DenoServer;
 };
 
-export const serve: Serve = async (app, { host, port }) => {
+export const serve: Serve = async (app, options) => {
+  const { host, port, log } = options;
+  if (options.maxConnections > 0) log.warn("MAX_CONNECTIONS is not supported under Deno; it is ignored", { max_connections: options.maxConnections });
   const abort = new AbortController();
   let listening!: (url: string) => void;
   const url = new Promise<string>((resolve) => (listening = resolve));
+  let inFlight = 0;
   const server = Deno.serve(
     {
       hostname: host,
@@ -23,7 +30,14 @@ export const serve: Serve = async (app, { host, port }) => {
       signal: abort.signal,
       onListen: ({ hostname, port }) => listening(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
     },
-    (request) => app.fetch(request),
+    async (request, info) => {
+      inFlight++;
+      try {
+        return await handleWeb(app, request, info.remoteAddr.hostname, options);
+      } finally {
+        inFlight--;
+      }
+    },
   );
-  return { url: await url, close: () => server.shutdown(), forceClose: () => abort.abort() };
+  return { url: await url, close: () => server.shutdown(), forceClose: () => abort.abort(), openConnections: () => inFlight };
 };

@@ -1,24 +1,51 @@
 // node:http <-> web-standard Request/Response. File bodies skip the web-stream
 // layer and go straight from the file to the socket.
+//
+// Limits (README, "Timeouts and limits"): Node's own headersTimeout and
+// keepAliveTimeout; a request body that stalls for bodyIdleTimeout fails its
+// reader (the app removes its temp file) and is answered 408; a response whose
+// client stops reading for sendTimeout is cut (socket inactivity); no request
+// timeout, so an upload that is slow but moving is never cut.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pipeline } from "node:stream/promises";
+import type { Socket } from "node:net";
 import type { App } from "../app.js";
 import { fileBodyOf, type FileBody } from "../file-body.js";
-import type { Serve } from "./types.js";
+import { json } from "../http.js";
+import type { Serve, ServeOptions } from "./types.js";
 import { toRequest } from "./_node/request.js";
 
-export const serve: Serve = async (app, { host, port }) => {
+export const serve: Serve = async (app, options) => {
+  const { host, port, log } = options;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    handle(app, req, res).catch((err) => {
-      console.error("release-server: failed to answer a request:", err);
+    handle(app, req, res, options).catch((err) => {
+      log.error("failed to answer a request", { error: err });
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify({ detail: "internal server error" }));
     });
   };
-  // requestTimeout 0: a large upload on a slow link may take longer than Node's default 5 minutes.
-  const server = createServer({ requestTimeout: 0 }, onRequest);
+  const server = createServer(
+    {
+      // No limit on a whole request: a large upload on a slow link may take hours. Stalls are caught instead.
+      requestTimeout: 0,
+      headersTimeout: options.headersTimeout,
+      keepAliveTimeout: options.keepAliveTimeout,
+      // How often Node checks for headers that took too long (its default is 30 s).
+      connectionsCheckingInterval: Math.max(250, Math.min(options.headersTimeout || 30_000, 5000) / 4),
+    },
+    onRequest,
+  );
+  if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
+  let open = 0;
+  let dropped = 0;
+  server.on("connection", (socket: Socket) => {
+    open++;
+    socket.once("close", () => open--);
+  });
+  server.on("drop", () => {
+    if (dropped++ % 100 === 0) log.warn("MAX_CONNECTIONS reached; refusing new connections", { max_connections: options.maxConnections, refused: dropped });
+  });
   // With this listener Node no longer answers `Expect: 100-continue` by itself:
   // the body stream sends 100 Continue when the app first reads it, so a
   // request refused before its body is needed never has its body sent.
@@ -37,13 +64,25 @@ export const serve: Serve = async (app, { host, port }) => {
         server.closeIdleConnections();
       }),
     forceClose: () => server.closeAllConnections(),
+    openConnections: () => open,
   };
 };
 
-async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = req.method !== "GET" && req.method !== "HEAD" ? new NodeBody(req, res) : null;
-  const response = await app.fetch(toRequest(req, () => body?.stream ?? null));
-  if (body && !req.complete) {
+async function handle(app: App, req: IncomingMessage, res: ServerResponse, options: ServeOptions): Promise<void> {
+  const body = req.method !== "GET" && req.method !== "HEAD" ? new NodeBody(req, res, options.bodyIdleTimeout) : null;
+  let response = await app.fetch(toRequest(req, () => body?.stream ?? null), { client: req.socket.remoteAddress });
+  let report = (outcome: { bytesOut: number; aborted: boolean }) => app.finished(response, { bytesIn: body?.received ?? 0, ...outcome });
+  if (body?.timedOut) {
+    // The app saw its body fail (and removed the upload's temp file); the client is told why.
+    const answered = response;
+    await answered.body?.cancel();
+    response = json({ detail: `the request body stalled for more than ${options.bodyIdleTimeout / 1000} seconds (BODY_IDLE_TIMEOUT); nothing was stored, send it again` }, 408, {
+      connection: "close",
+      "x-request-id": answered.headers.get("x-request-id") ?? "",
+    });
+    report = (outcome) => app.finished(answered, { bytesIn: body.received, ...outcome, status: 408 });
+    res.once("finish", () => req.destroy());
+  } else if (body && !req.complete) {
     if (!body.continued && expectsContinue(req)) {
       // The client holds its body back until told to continue; it never will be,
       // so this connection cannot carry another request.
@@ -55,7 +94,12 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
       res.once("finish", () => void body.discardRest());
     }
   }
-  await writeResponse(req, res, response);
+  // From here the client must keep reading: a response that makes no progress for SEND_TIMEOUT is cut.
+  // (After the response Node sets the keep-alive timeout on the socket itself.)
+  if (options.sendTimeout > 0) req.socket.setTimeout(options.sendTimeout);
+  let bytesOut = 0;
+  res.once("close", () => report({ bytesOut, aborted: !res.writableFinished }));
+  bytesOut = await writeResponse(req, res, response);
 }
 
 function expectsContinue(req: IncomingMessage): boolean {
@@ -70,11 +114,16 @@ class NodeBody {
   readonly stream: ReadableStream<Uint8Array>;
   /** Whether the app started reading (and so `100 Continue` was sent if asked for). */
   continued = false;
+  /** Body bytes received so far. */
+  received = 0;
+  /** Whether the client stopped sending for longer than the idle timeout. */
+  timedOut = false;
   private readonly chunks: AsyncIterator<Buffer>;
 
   constructor(
     private readonly req: IncomingMessage,
     res: ServerResponse,
+    idleTimeout: number,
   ) {
     this.chunks = req[Symbol.asyncIterator]();
     this.stream = new ReadableStream<Uint8Array>(
@@ -84,13 +133,33 @@ class NodeBody {
             this.continued = true;
             if (expectsContinue(req)) res.writeContinue();
           }
-          const { value, done } = await this.chunks.next();
+          const { value, done } = await this.nextChunk(idleTimeout);
           if (done) controller.close();
-          else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+          else {
+            this.received += value.length;
+            controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+          }
         },
       },
       { highWaterMark: 0 }, // no read-ahead: nothing is read, and no 100 Continue sent, until the app asks
     );
+  }
+
+  /** The next chunk, or an error once the client has sent nothing for `idleTimeout` ms while we wait. */
+  private async nextChunk(idleTimeout: number): Promise<IteratorResult<Buffer>> {
+    if (idleTimeout <= 0) return this.chunks.next();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.timedOut = true;
+        reject(new Error(`no data for ${idleTimeout / 1000} seconds (BODY_IDLE_TIMEOUT)`));
+      }, idleTimeout);
+    });
+    try {
+      return await Promise.race([this.chunks.next(), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async discardRest(): Promise<void> {
@@ -114,7 +183,8 @@ class NodeBody {
   }
 }
 
-async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
+/** Writes the response; returns the body bytes handed to the socket. */
+async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<number> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => {
     headers[key] = value;
@@ -125,21 +195,26 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     if (file) await file.handle.close();
     else await response.body?.cancel();
     res.end();
-    return;
+    return 0;
   }
-  if (file) {
-    await sendFile(res, file);
-    return;
-  }
+  if (file) return sendFile(res, file);
   // Every other body the app makes is small (JSON, HTML, text): one buffer, one
   // write with a Content-Length, instead of a chunked stream of small writes.
-  res.end(Buffer.from(await response.arrayBuffer()));
+  const buffer = Buffer.from(await response.arrayBuffer());
+  res.end(buffer);
+  return buffer.length;
 }
 
 const SMALL_FILE = 128 * 1024;
+/**
+ * Large files go out in chunks of this size, one at a time: the next is read
+ * only once the socket has taken the last, so a client that reads slowly (or
+ * not at all) holds at most one chunk of our memory until SEND_TIMEOUT cuts it.
+ */
+const CHUNK = 64 * 1024;
 
-/** Sends a file range: small ones in one read and one write, large ones streamed in big chunks. */
-async function sendFile(res: ServerResponse, file: FileBody): Promise<void> {
+/** Sends a file range: small ones in one read and one write, large ones chunk by chunk; returns the bytes sent. */
+async function sendFile(res: ServerResponse, file: FileBody): Promise<number> {
   const length = file.end - file.start + 1;
   if (length <= SMALL_FILE) {
     const buffer = Buffer.allocUnsafe(length);
@@ -148,14 +223,41 @@ async function sendFile(res: ServerResponse, file: FileBody): Promise<void> {
       if (bytesRead !== length) throw new Error("the file ended before the expected length");
     } catch (err) {
       res.destroy(err as Error);
-      return;
+      return 0;
     } finally {
       await file.handle.close();
     }
     res.end(buffer, () => file.onComplete?.());
-    return;
+    return length;
   }
-  const stream = file.handle.createReadStream({ start: file.start, end: file.end, autoClose: true, highWaterMark: 512 * 1024 });
-  await pipeline(stream, res).catch(() => {}); // a client that goes away is not an error
+  let position = file.start;
+  try {
+    while (position <= file.end && !res.destroyed) {
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, file.end - position + 1));
+      const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) throw new Error("the file ended before the expected length");
+      position += bytesRead;
+      if (!res.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) await drained(res);
+    }
+    if (!res.destroyed) await new Promise<void>((resolve) => res.end(resolve));
+  } catch (err) {
+    res.destroy(err as Error);
+  } finally {
+    await file.handle.close();
+  }
   if (res.writableFinished) file.onComplete?.();
+  return position - file.start;
+}
+
+/** Resolves when the socket wants more, or when the response is closed (a client that went away, or was cut). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }

@@ -1,10 +1,19 @@
 import type { App } from "../app.js";
+import type { Logger } from "../ops/log.js";
 
 export interface ServeOptions {
   host: string;
   port: number;
   /** Largest request body the runtime must accept; the app enforces the exact limit. */
   maxBodyBytes: number;
+  /** Milliseconds; 0 turns a limit off. See the README's "Timeouts and limits". */
+  headersTimeout: number;
+  bodyIdleTimeout: number;
+  sendTimeout: number;
+  keepAliveTimeout: number;
+  /** Open connections at most; 0 means no limit of our own. */
+  maxConnections: number;
+  log: Logger;
 }
 
 export interface RunningServer {
@@ -14,6 +23,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Cuts every open connection; for when close() took too long. */
   forceClose(): void;
+  /** Client connections open now (requests in flight where the runtime does not count connections). */
+  openConnections(): number;
 }
 
 export type Serve = (app: App, options: ServeOptions) => Promise<RunningServer>;

@@ -17,6 +17,8 @@ export interface ServerOptions {
   /** Command to run instead of the runtime's default, e.g. for an image layout. */
   command?: string[];
   cwd?: string;
+  /** More secrets that must never appear in the server's output (AUTH_TOKEN's tokens are checked anyway). */
+  secrets?: string[];
 }
 
 export interface RunningServer {
@@ -84,6 +86,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       reject(new Error(`server exited with ${code ?? signal} before listening:\n${out}`));
     });
   });
+  const secrets = [TOKEN, ...tokensIn(opts.env?.AUTH_TOKEN ?? ""), ...(opts.secrets ?? [])];
   return {
     url,
     storage,
@@ -94,6 +97,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const code = await exited;
       if (!opts.storage) await rm(storage, { recursive: true, force: true });
+      // Every test's server output is scanned: no token may ever be logged.
+      const leaked = secrets.filter((s) => s.length >= 8 && out.includes(s));
+      if (leaked.length > 0) throw new Error(`the server output contains a token (${leaked.length} of them):\n${out.slice(0, 2000)}`);
       return code;
     },
     async rss() {
@@ -102,6 +108,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
     },
   };
+}
+
+/** The tokens in an AUTH_TOKEN value ("a,name:b"), as the server reads it. */
+function tokensIn(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim().replace(/^[A-Za-z0-9_.-]{1,64}:/, ""))
+    .filter(Boolean);
 }
 
 /** A multipart body holding `data` as the "file" part, built with the platform's FormData. */
