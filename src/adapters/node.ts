@@ -189,18 +189,23 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
   response.headers.forEach((value, key) => {
     headers[key] = value;
   });
-  res.writeHead(response.status, headers);
   const file = fileBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
+    res.writeHead(response.status, headers);
     if (file) await file.handle.close();
     else await response.body?.cancel();
     res.end();
     return 0;
   }
-  if (file) return sendFile(res, file);
+  if (file) {
+    res.writeHead(response.status, headers);
+    return sendFile(res, file);
+  }
   // Every other body the app makes is small (JSON, HTML, text): one buffer, one
   // write with a Content-Length, instead of a chunked stream of small writes.
   const buffer = Buffer.from(await response.arrayBuffer());
+  headers["content-length"] ??= String(buffer.length);
+  res.writeHead(response.status, headers);
   res.end(buffer);
   return buffer.length;
 }
@@ -211,7 +216,7 @@ const SMALL_FILE = 128 * 1024;
  * only once the socket has taken the last, so a client that reads slowly (or
  * not at all) holds at most one chunk of our memory until SEND_TIMEOUT cuts it.
  */
-const CHUNK = 64 * 1024;
+const CHUNK = 32 * 1024;
 
 /** Sends a file range: small ones in one read and one write, large ones chunk by chunk; returns the bytes sent. */
 async function sendFile(res: ServerResponse, file: FileBody): Promise<number> {
@@ -231,13 +236,18 @@ async function sendFile(res: ServerResponse, file: FileBody): Promise<number> {
     return length;
   }
   let position = file.start;
+  let buffer = Buffer.allocUnsafe(CHUNK);
   try {
     while (position <= file.end && !res.destroyed) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, file.end - position + 1));
-      const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, position);
+      const { bytesRead } = await file.handle.read(buffer, 0, Math.min(CHUNK, file.end - position + 1), position);
       if (bytesRead === 0) throw new Error("the file ended before the expected length");
       position += bytesRead;
-      if (!res.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) await drained(res);
+      const more = res.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+      // Once the socket has drained, the kernel has taken the chunk and the buffer is free again,
+      // so a download reuses one buffer and makes no garbage. Only a write still pending when the
+      // socket asks for more needs a fresh one.
+      if (!more) await drained(res);
+      if (res.writableLength > 0) buffer = Buffer.allocUnsafe(CHUNK);
     }
     if (!res.destroyed) await new Promise<void>((resolve) => res.end(resolve));
   } catch (err) {
