@@ -66,24 +66,12 @@ async function main(): Promise<void> {
     log,
   }).catch((err: Error) => {
     // A port in use or not allowed is a bad setting too: one line, naming it.
-    console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${err.message}`);
+    // Each runtime words "port in use" its own way; say it one way.
+    const { code, name } = err as NodeJS.ErrnoException;
+    const why = code === "EADDRINUSE" || name === "AddrInUse" ? "the address is already in use (EADDRINUSE)" : err.message;
+    console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${why}`);
     return process.exit(1);
   });
-  metrics.openConnections = () => server.openConnections();
-  // test/helpers/server.ts waits for "listening on <url>" followed by white space, in either format.
-  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`, {
-    url: server.url,
-    runtime,
-    storage: config.storagePath,
-    tokens: config.authTokens.map((t) => t.name),
-    max_packages: config.maxPackages,
-    metrics: config.metrics,
-  });
-  if (config.authTokenSource === "generated") {
-    // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
-    log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
-  }
-
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -102,8 +90,24 @@ async function main(): Promise<void> {
     log("stopped");
     process.exit(0);
   };
+  // Before announcing the address: a signal that follows the announcement must find its handler.
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+
+  metrics.openConnections = () => server.openConnections();
+  // test/helpers/server.ts waits for "listening on <url>" followed by white space, in either format.
+  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`, {
+    url: server.url,
+    runtime,
+    storage: config.storagePath,
+    tokens: config.authTokens.map((t) => t.name),
+    max_packages: config.maxPackages,
+    metrics: config.metrics,
+  });
+  if (config.authTokenSource === "generated") {
+    // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
+    log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -8,15 +8,26 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { eventually, tempFiles } from "./helpers/requests.js";
-import { serverFor, TOKEN } from "./helpers/server.js";
+import { onlyOn, RUNTIME, serverFor, TOKEN } from "./helpers/server.js";
 import { hold, holdMany } from "./helpers/sockets.js";
 
 const host = (url: string) => new URL(url).host;
 const answered = async (url: string) => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) })).status === 200;
 
-t.test("1,000 partial-header sockets and 100 stalled bodies are dropped; everyone else is served", async (t) => {
-  const server = await serverFor(t, { env: { HEADERS_TIMEOUT: "2", BODY_IDLE_TIMEOUT: "2" } });
+t.test("1,000 partial-header sockets are dropped after HEADERS_TIMEOUT; everyone else is served", async (t) => {
+  if (!onlyOn(t, ["node", "bun"], "Deno.serve has no header timeout; a client that never finishes its request head is held until it goes away")) return;
+  const server = await serverFor(t, { env: { HEADERS_TIMEOUT: "2" } });
   const partial = await holdMany(1000, server.url, (i) => `GET /packages?n=${i} HTTP/1.1\r\nHost: ${host(server.url)}\r\nX-Slow: `);
+  t.ok(await answered(server.url), "a normal request is answered while they hang");
+  t.ok((await fetch(`${server.url}/packages`)).ok);
+  await Promise.all(partial.map((s) => s.closed));
+  t.pass("every one of them was closed by the server");
+  t.equal(partial.filter((s) => !/^HTTP\/1\.1 408/.test(s.received()) && s.received() !== "").length, 0, "with a 408 or nothing");
+  t.ok(await answered(server.url), "the server is still answering");
+});
+
+t.test("100 stalled bodies are answered 408 after BODY_IDLE_TIMEOUT and leave no temp file", async (t) => {
+  const server = await serverFor(t, { env: { BODY_IDLE_TIMEOUT: "2" } });
   const stalled = await holdMany(100, server.url, (i) =>
     Buffer.concat([
       Buffer.from(`PUT /assets/stalled-${i}.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${10 * 2 ** 20}\r\n\r\n`),
@@ -24,14 +35,10 @@ t.test("1,000 partial-header sockets and 100 stalled bodies are dropped; everyon
     ]),
   );
   t.ok(await answered(server.url), "a normal request is answered while they hang");
-  t.ok((await fetch(`${server.url}/packages`)).ok);
   t.ok(await eventually(() => tempFiles(server.storage).then((f) => f.length > 0), 5000), "the stalled uploads have temp files meanwhile");
-
-  await Promise.all([...partial, ...stalled].map((s) => s.closed));
-  t.pass("every one of them was closed by the server");
-  t.equal(partial.filter((s) => !/^HTTP\/1\.1 408/.test(s.received()) && s.received() !== "").length, 0, "partial headers get a 408 or nothing");
+  await Promise.all(stalled.map((s) => s.closed));
   const timedOut = stalled.filter((s) => /^HTTP\/1\.1 408 /.test(s.received()));
-  t.equal(timedOut.length, 100, "every stalled body is answered 408");
+  t.equal(timedOut.length, 100, "every stalled body is answered 408, and its connection closed");
   t.match(timedOut[0].received(), /BODY_IDLE_TIMEOUT/);
   t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 0), "and leaves no temp file");
   t.ok(await answered(server.url), "the server is still answering");
@@ -52,7 +59,9 @@ t.test("an upload that is slow but moving is never cut", async (t) => {
 });
 
 t.test("idle keep-alive connections are closed after KEEPALIVE_TIMEOUT", async (t) => {
-  const server = await serverFor(t, { env: { KEEPALIVE_TIMEOUT: "1" } });
+  if (!onlyOn(t, ["node", "bun"], "Deno.serve has no keep-alive timeout setting")) return;
+  // Bun has one idle timeout for both; it is the longer of the two.
+  const server = await serverFor(t, { env: { KEEPALIVE_TIMEOUT: "1", HEADERS_TIMEOUT: "1" } });
   const s = await hold(server.url, `GET /healthz HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`);
   await s.closed;
   t.match(s.received(), /^HTTP\/1\.1 200 /);
@@ -60,6 +69,7 @@ t.test("idle keep-alive connections are closed after KEEPALIVE_TIMEOUT", async (
 });
 
 t.test("MAX_CONNECTIONS refuses new connections without harming open ones", async (t) => {
+  if (!onlyOn(t, ["node"], "Bun.serve and Deno.serve have no connection limit")) return;
   const server = await serverFor(t, { env: { MAX_CONNECTIONS: "5", HEADERS_TIMEOUT: "30" } });
   await writeFile(join(server.storage, "x.bin"), randomBytes(2 ** 20));
   const idle = await holdMany(4, server.url, () => `GET /healthz HTTP/1.1\r\nHost: ${host(server.url)}\r\n`);
@@ -78,6 +88,7 @@ t.test("MAX_CONNECTIONS refuses new connections without harming open ones", asyn
 });
 
 t.test("500 slow readers of a 30 MB asset cost bounded memory and are dropped after SEND_TIMEOUT", async (t) => {
+  if (!onlyOn(t, ["node"], `${RUNTIME} reads a streamed response ahead into its own memory whatever the client's pace, so SEND_TIMEOUT cannot see a stopped reader`)) return;
   const server = await serverFor(t, { env: { SEND_TIMEOUT: "6" } });
   const big = randomBytes(30 * 2 ** 20);
   t.equal((await fetch(`${server.url}/assets/big.bin`, { method: "PUT", headers: server.auth, body: big })).status, 201);

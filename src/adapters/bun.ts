@@ -25,15 +25,16 @@ declare const Bun: {
 export const serve: Serve = async (app, options) => {
   const { host, port, log } = options;
   if (options.maxConnections > 0) log.warn("MAX_CONNECTIONS is not supported under Bun; it is ignored", { max_connections: options.maxConnections });
-  const longest = Math.max(options.headersTimeout, options.bodyIdleTimeout, options.sendTimeout, options.keepAliveTimeout);
+  // Bun has one idle timeout (whole seconds, at most 255) for a connection waiting for a request's
+  // head or for the next request; stalled bodies and stopped readers are the wrappers' job.
+  const idle = Math.max(options.headersTimeout, options.keepAliveTimeout);
   const server = Bun.serve({
     hostname: host,
     port,
     // The app enforces MAX_UPLOAD_SIZE while streaming, after the token check, with a JSON 413.
     // Bun's own limit would answer a bare 413 before authentication, so it is set out of the way.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Seconds without any traffic on a connection; 0 turns it off. The finer limits are the wrappers'.
-    idleTimeout: longest > 0 ? Math.min(255, Math.ceil(longest / 1000)) : 0,
+    idleTimeout: idle > 0 ? Math.min(255, Math.ceil(idle / 1000)) : 0,
     fetch: (request, server) => handleWeb(app, request, server.requestIP(request)?.address, options),
   });
   return {

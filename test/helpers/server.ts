@@ -33,6 +33,26 @@ export interface RunningServer {
   auth: { authorization: string };
 }
 
+export type Runtime = "node" | "bun" | "deno";
+
+/**
+ * The runtime the end-to-end suite runs the server under: RS_RUNTIME=bun or
+ * deno runs the same files against Bun or Deno (`npm run test:runtimes`).
+ */
+export const RUNTIME: Runtime = (() => {
+  const r = process.env.RS_RUNTIME ?? "node";
+  if (r !== "node" && r !== "bun" && r !== "deno") throw new Error(`RS_RUNTIME must be node, bun or deno, not ${r}`);
+  return r;
+})();
+
+/** Skips the rest of a test file, with the reason printed, when the runtime under test cannot do what it checks. */
+export function onlyOn(t: Test, runtimes: Runtime[], reason: string): boolean {
+  if (runtimes.includes(RUNTIME)) return true;
+  t.comment(`skipped under ${RUNTIME}: ${reason}`);
+  t.pass(`skipped under ${RUNTIME}: ${reason}`);
+  return false;
+}
+
 export async function tempDir(prefix = "rs-test-"): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
@@ -47,7 +67,7 @@ export function runtimeCommand(runtime: "node" | "bun" | "deno"): string[] {
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const storage = opts.storage ?? (await tempDir());
-  const [cmd, ...args] = opts.command ?? runtimeCommand(opts.runtime ?? "node");
+  const [cmd, ...args] = opts.command ?? runtimeCommand(opts.runtime ?? RUNTIME);
   const proc = spawn(cmd, args, {
     cwd: opts.cwd ?? storage,
     env: {
@@ -136,7 +156,7 @@ export async function serverFor(t: Test, opts: ServerOptions = {}): Promise<Runn
 /** Runs the server with `env` until it exits by itself (a startup error); the exit code and all output. */
 export async function runUntilExit(env: Record<string, string>, cwd?: string): Promise<{ code: number | null; output: string }> {
   const storage = await tempDir();
-  const [cmd, ...args] = runtimeCommand("node");
+  const [cmd, ...args] = runtimeCommand(RUNTIME);
   const proc = spawn(cmd, args, {
     cwd: cwd ?? storage,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", ...env },

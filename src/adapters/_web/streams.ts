@@ -47,8 +47,9 @@ export function watchedRequest(request: Request, idleTimeout: number): { request
     },
     { highWaterMark: 0 },
   );
+  // Built from its parts rather than from `request`, whose signal would be copied (Deno warns when it is read).
   // @ts-expect-error: duplex is needed for a streamed request body; the DOM types lack it.
-  const wrapped = new Request(request, { body, duplex: "half" });
+  const wrapped = new Request(request.url, { method: request.method, headers: request.headers, body, duplex: "half" });
   return { request: wrapped, received: () => received, timedOut: () => timedOut };
 }
 
