@@ -59,3 +59,19 @@ t.test("AUTH_TOKEN with several tokens; a short one is accepted with a warning",
   t.match(warning, { token: "token-2" }, "names the token by position, never shows it");
   t.notMatch(server.output(), /"short"|=short\b/);
 });
+
+t.test("authentication comes before the size limit, with a JSON answer", async (t) => {
+  const server = await serverFor(t, { env: { MAX_UPLOAD_SIZE: "1M" } });
+  const body = new Uint8Array(2 * 2 ** 20);
+  for (const [method, path] of [
+    ["PUT", "/assets/big.zip"],
+    ["POST", "/upload"],
+  ]) {
+    const wrong = await fetch(`${server.url}${path}`, { method, headers: { authorization: "Bearer wrong-token-xxxxxxxxxx" }, body });
+    t.equal(wrong.status, 401, `${method} ${path}: a wrong token is 401 even when the body is too large`);
+    t.same(await wrong.json(), { detail: "Invalid authentication token" });
+    const tooLarge = await fetch(`${server.url}${path}`, { method, headers: server.auth, body });
+    t.equal(tooLarge.status, 413, `${method} ${path}: with the right token, 413`);
+    t.match(await tooLarge.json(), { detail: /larger than MAX_UPLOAD_SIZE/ });
+  }
+});
