@@ -22,6 +22,7 @@ t.test("JSON lines carry time, level, message, fields and the request id", async
 
 t.test("text lines are one line with key=value pairs, quoted when needed", async (t) => {
   t.equal(textLine({ time: "T", level: "info", msg: "request", status: 200, path: "/a b", ok: true }), 'T INFO  request status=200 path="/a b" ok=true');
+  t.equal(textLine({ time: "T", level: "info", msg: "up", tokens: ["ci", "laptop"] }), "T INFO  up tokens=ci,laptop", "lists as commas");
   const lines: string[] = [];
   const log = createLogger({ level: "warn", format: "text", write: (l) => lines.push(l), now });
   log.info("dropped");

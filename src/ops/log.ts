@@ -52,7 +52,7 @@ export function textLine({ time, level, msg, ...fields }: Fields): string {
 }
 
 function textValue(v: unknown): string {
-  const s = typeof v === "string" ? v : JSON.stringify(v, jsonSafe);
+  const s = typeof v === "string" ? v : Array.isArray(v) ? v.join(",") : JSON.stringify(v, jsonSafe);
   return /^[^\s"=]+$/.test(s) ? s : JSON.stringify(s);
 }
 
