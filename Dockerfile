@@ -6,32 +6,36 @@
 # test/image.e2e.test.ts lays this file's COPY lines out on disk and runs the
 # end-to-end smoke test against the result, so keep COPY sources explicit.
 
-# Production dependencies only (busboy, yaml: pure JavaScript, so the build
+# Production dependencies only (busboy, yaml, prom-client, graphql, markdown-it, swagger-ui-dist: pure JavaScript, so the build
 # platform's install works for every target architecture).
-FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS deps
+FROM --platform=$BUILDPLATFORM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# Compile TypeScript. Optional dependencies are the Bun and Deno binaries the
-# tests use; the compiler does not need them.
-FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS build
+# Compile TypeScript. Only what compiling needs: the production dependencies
+# (for their types), the compiler and the type packages it uses, at the
+# versions package.json names; none of the test tools.
+FROM --platform=$BUILDPLATFORM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=optional --ignore-scripts --no-audit --no-fund
+RUN tools="$(node -p 'const d = require("./package.json").devDependencies; ["typescript", "@types/node", "@types/busboy", "@types/markdown-it"].map((n) => `${n}@${d[n]}`).join(" ")')" \
+ && npm pkg delete devDependencies \
+ && npm install --no-save --ignore-scripts --no-audit --no-fund $tools
 COPY tsconfig.json ./
 COPY src ./src
 # data/ becomes the image's /data, owned by the non-root user, so a fresh
 # named volume is writable.
 RUN npm run build && mkdir data
 
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production \
     STORAGE_PATH=/data \
     HOST=0.0.0.0 \
     PORT=8000 \
-    REQUIRE_AUTH_TOKEN=true
+    REQUIRE_AUTH_TOKEN=true \
+    LOG_FORMAT=json
 COPY package.json openapi.yaml ./
 COPY static ./static
 COPY --from=deps /app/node_modules ./node_modules

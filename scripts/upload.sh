@@ -71,11 +71,19 @@ json_field() {
   [[ $2 =~ $re ]] && printf '%s' "${BASH_REMATCH[1]}"
 }
 
+# The names in the answer's "removed" list (what retention deleted), comma-separated.
+removed_list() {
+  local re='"removed"[[:space:]]*:[[:space:]]*\[([^]]*)\]'
+  [[ $1 =~ $re ]] || return 0
+  local inside=${BASH_REMATCH[1]//\"/}
+  printf '%s' "${inside//,/, }"
+}
+
 body=$(mktemp)
 trap 'rm -f "$body"' EXIT
 
 upload() {
-  local file=$1 sha status detail digest quoted rc
+  local file=$1 sha status detail digest quoted rc removed
   sha=$(sha256sum -- "$file") || die "$EXIT_FILE_MISSING" "$file: cannot read it"
   sha=${sha%% *}
   sha=${sha#\\}
@@ -101,7 +109,9 @@ upload() {
     200)
       digest=$(json_field sha256 "$(<"$body")") || digest=""
       [[ $digest == "$sha" ]] || die "$EXIT_CHECKSUM" "$file: checksum mismatch: sent sha256 $sha, the server stored ${digest:-no digest}"
-      printf 'Uploaded %s: server sha256 %s\n' "$file" "$digest" ;;
+      printf 'Uploaded %s: server sha256 %s\n' "$file" "$digest"
+      removed=$(removed_list "$(<"$body")")
+      if [[ -n $removed ]]; then printf 'Retention removed: %s\n' "$removed"; fi ;;
     401) die "$EXIT_AUTH" "$url rejected the token (401): $detail" ;;
     409) die "$EXIT_CONFLICT" "$file: $detail (use --force to replace it)" ;;
     400) if [[ $detail == "checksum mismatch"* ]]; then die "$EXIT_CHECKSUM" "$file: $detail"; fi

@@ -9,10 +9,12 @@ import { graphqlRoute } from "./github/graphql.js";
 import { packageBodyOf } from "./package-body.js";
 import { publicBaseUrl } from "./public-url.js";
 import { answerResponse, isIndexOnly, ResponseCache } from "./response-cache.js";
+import { inScope, requestIdFrom, type RequestScope } from "./ops/request-scope.js";
 import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
 import { checksumRoutes } from "./routes/checksums.js";
 import { health, liveness, readiness } from "./routes/health.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { openapiRoutes } from "./routes/openapi.js";
 import { deletePackage, listPackages } from "./routes/packages.js";
 import { landing, releaseTag, repositoryReleases } from "./routes/pages.js";
@@ -21,8 +23,27 @@ import { staticRoutes } from "./routes/static.js";
 import { putPackage, tooLarge, uploadPackage } from "./routes/upload.js";
 import { StoreError } from "./store/index.js";
 
+/** What the adapter knows about the connection a request came on. */
+export interface Connection {
+  client?: string;
+}
+
+/** How sending a response ended, as the adapter saw it. */
+export interface Outcome {
+  /** Request body bytes received (the declared Content-Length where the runtime does not count). */
+  bytesIn: number;
+  /** Response body bytes handed to the connection. */
+  bytesOut: number;
+  /** The client went away (or was dropped) before the whole response was sent. */
+  aborted: boolean;
+  /** The status actually sent, when the adapter answered instead of the app (a 408 for a stalled body). */
+  status?: number;
+}
+
 export interface App {
-  fetch(request: Request): Promise<Response>;
+  fetch(request: Request, connection?: Connection): Promise<Response>;
+  /** Adapters call this once per response, when it has been sent in full or abandoned: the access log and metrics. */
+  finished(response: Response, outcome: Outcome): void;
   /** Drops every answer built from the index; for changes the store does not see (saved download counts). */
   invalidate(): void;
   /** Resolves once no request is being handled; used to let uploads clean up on shutdown. */
@@ -43,6 +64,7 @@ export function routes(deps: Deps): RouteSpec[] {
     ["GET", "/docs", openapi.docs],
     ["GET", "/static/:name", files.own],
     ["GET", "/static/swagger-ui/:name", files.swagger],
+    ...(deps.config.metrics !== "off" && deps.metrics ? [["GET", "/metrics", metricsRoute(deps)] as RouteSpec] : []),
     ["GET", "/packages", listPackages(deps)],
     ["DELETE", "/packages/:name", deletePackage(deps)],
     ["GET", "/assets/:name", downloadAsset(deps)],
@@ -64,8 +86,8 @@ export function routes(deps: Deps): RouteSpec[] {
 }
 
 export function createApp(deps: Deps): App {
-  const router = new Router<Handler>();
-  for (const [method, pattern, handler] of routes(deps)) router.add(method, pattern, handler);
+  const router = new Router<{ handler: Handler; pattern: string }>();
+  for (const [method, pattern, handler] of routes(deps)) router.add(method, pattern, { handler, pattern });
 
   const answers = new ResponseCache();
   deps.storage.onChange(() => answers.clear());
@@ -88,16 +110,29 @@ export function createApp(deps: Deps): App {
 
   const inflight = new Set<Promise<Response>>();
   let idleWaiters: (() => void)[] = [];
+  /** Each response's request, until the adapter reports it finished. */
+  const scopes = new WeakMap<Response, RequestScope>();
 
-  async function handle(request: Request): Promise<Response> {
+  async function handle(request: Request, scope: RequestScope): Promise<Response> {
+    const response = await route(request, scope);
+    scope.status = response.status;
+    response.headers.set("x-request-id", scope.id);
+    scopes.set(response, scope);
+    return response;
+  }
+
+  async function route(request: Request, scope: RequestScope): Promise<Response> {
     const url = new URL(request.url);
+    scope.path = url.pathname;
     const match = router.match(request.method, url.pathname);
     try {
       switch (match.kind) {
         case "found": {
+          scope.route = match.handler.pattern;
+          const handler = match.handler.handler;
           const ctx = { request, url, params: match.params };
-          const cacheable = (request.method === "GET" || request.method === "HEAD") && isIndexOnly(match.handler);
-          return withCommonHeaders(await (cacheable ? fromIndex(match.handler, ctx) : match.handler(ctx)));
+          const cacheable = (request.method === "GET" || request.method === "HEAD") && isIndexOnly(handler);
+          return withCommonHeaders(await (cacheable ? fromIndex(handler, ctx) : handler(ctx)));
         }
         case "method-not-allowed":
           throw new HttpError(405, `${request.method} is not allowed here; use ${match.allow.join(", ")}`, { allow: match.allow.join(", ") });
@@ -112,8 +147,16 @@ export function createApp(deps: Deps): App {
   }
 
   return {
-    fetch(request) {
-      const pending = handle(request);
+    fetch(request, connection = {}) {
+      const scope: RequestScope = {
+        id: requestIdFrom(request.headers.get("x-request-id")),
+        method: request.method,
+        path: "",
+        start: performance.now(),
+        client: connection.client ?? "",
+        userAgent: request.headers.get("user-agent") ?? "",
+      };
+      const pending = inScope(scope, () => handle(request, scope));
       inflight.add(pending);
       const done = () => {
         inflight.delete(pending);
@@ -126,6 +169,28 @@ export function createApp(deps: Deps): App {
       return pending;
     },
     invalidate: () => answers.clear(),
+    finished(response, { bytesIn, bytesOut, aborted, status = response.status }) {
+      const scope = scopes.get(response);
+      if (!scope) return;
+      scopes.delete(response);
+      const seconds = (performance.now() - scope.start) / 1000;
+      const route = scope.route ?? "(unmatched)";
+      deps.metrics?.observe({ method: scope.method, route, status, seconds, bytesIn, bytesOut, aborted });
+      deps.log.info("request", {
+        request_id: scope.id,
+        method: scope.method,
+        path: scope.path,
+        route,
+        status,
+        bytes_in: bytesIn,
+        bytes_out: bytesOut,
+        duration_ms: Math.round(seconds * 1e4) / 10,
+        client: scope.client,
+        user_agent: scope.userAgent,
+        ...(scope.token ? { token: scope.token } : {}),
+        ...(aborted ? { aborted: true } : {}),
+      });
+    },
     idle() {
       return inflight.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
     },
@@ -150,7 +215,7 @@ function toErrorResponse(err: unknown, deps: Deps): Response {
     if (err.kind === "aborted") deps.log(`upload aborted by the client: ${err.detail}`);
     return errorResponse(new HttpError(STORE_STATUS[err.kind], err.detail));
   }
-  deps.log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+  deps.log.error("internal error", { error: (err as Error)?.stack ?? String(err) });
   return json({ detail: "internal server error; the server log has the details" }, 500);
 }
 

@@ -8,11 +8,18 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseFullName } from "./github/repo-names.js";
+import { parseTokens, type NamedToken } from "./auth.js";
+import { FORMATS, LEVELS, type Level, type LogFormat } from "./ops/log.js";
 
 export interface Config {
+  /** The token text as configured (AUTH_TOKEN's value or the token file's content, trimmed). */
   authToken: string;
+  /** The tokens in it; any of them authorizes an upload or delete. */
+  authTokens: NamedToken[];
   /** Where the token came from; a generated one is printed once at startup. */
   authTokenSource: "AUTH_TOKEN" | "AUTH_TOKEN_FILE" | "auth_token" | "auth_token_file" | "generated";
+  /** The token file, when the tokens came from one: re-read on SIGHUP and when it changes. */
+  authTokenFile: string | null;
   maxPackages: number; // 0 keeps every package
   storagePath: string;
   host: string;
@@ -30,6 +37,17 @@ export interface Config {
   immutableReleases: boolean;
   /** PEM certificate chain and key when the server speaks HTTPS itself; null for plain HTTP. */
   tls: { cert: string; key: string; certFile: string; keyFile: string } | null;
+  logLevel: Level;
+  logFormat: LogFormat;
+  /** GET /metrics: on (public), off (404) or token (needs an upload token). */
+  metrics: "on" | "off" | "token";
+  /** Seconds; 0 disables the timeout. */
+  headersTimeout: number;
+  bodyIdleTimeout: number;
+  sendTimeout: number;
+  keepAliveTimeout: number;
+  /** Open connections at most; 0 means no limit of our own. */
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +75,14 @@ export const SETTINGS = [
   "IMMUTABLE_RELEASES",
   "TLS_CERT_FILE",
   "TLS_KEY_FILE",
+  "LOG_LEVEL",
+  "LOG_FORMAT",
+  "METRICS",
+  "HEADERS_TIMEOUT",
+  "BODY_IDLE_TIMEOUT",
+  "SEND_TIMEOUT",
+  "KEEPALIVE_TIMEOUT",
+  "MAX_CONNECTIONS",
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -73,6 +99,14 @@ export const DEFAULTS = {
   CONFIG_PATH: "config.yaml",
   DEFAULT_REPOSITORY: "default/default",
   IMMUTABLE_RELEASES: "false",
+  LOG_LEVEL: "info",
+  LOG_FORMAT: "text",
+  METRICS: "on",
+  HEADERS_TIMEOUT: "20",
+  BODY_IDLE_TIMEOUT: "30",
+  SEND_TIMEOUT: "60",
+  KEEPALIVE_TIMEOUT: "5",
+  MAX_CONNECTIONS: "0",
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -122,6 +156,14 @@ export function parseConfig(src: Sources): Config {
     defaultRepository: parseRepository(get("DEFAULT_REPOSITORY")),
     immutableReleases: parseBoolean(get("IMMUTABLE_RELEASES")),
     tls: parseTls(given("TLS_CERT_FILE"), given("TLS_KEY_FILE"), src.readPemFile ?? ((path) => readFileSync(path, "utf8"))),
+    logLevel: parseChoice(get("LOG_LEVEL"), LEVELS),
+    logFormat: parseChoice(get("LOG_FORMAT"), FORMATS),
+    metrics: parseChoice(get("METRICS"), ["on", "off", "token"] as const),
+    headersTimeout: parseSeconds(get("HEADERS_TIMEOUT")),
+    bodyIdleTimeout: parseSeconds(get("BODY_IDLE_TIMEOUT")),
+    sendTimeout: parseSeconds(get("SEND_TIMEOUT")),
+    keepAliveTimeout: parseSeconds(get("KEEPALIVE_TIMEOUT")),
+    maxConnections: parseInteger(get("MAX_CONNECTIONS"), 0, 1_000_000),
   };
 }
 
@@ -180,29 +222,45 @@ function resolveToken(
   given: (key: Setting) => { value: string; from: string } | null,
   src: Sources,
   required: boolean,
-): Pick<Config, "authToken" | "authTokenSource"> {
+): Pick<Config, "authToken" | "authTokens" | "authTokenSource" | "authTokenFile"> {
   const direct = given("AUTH_TOKEN");
   const file = given("AUTH_TOKEN_FILE");
   // The environment beats the YAML file key by key; within one source a token beats a token file.
   const pick = [direct, file].filter((x) => x !== null).sort((a, b) => rank(a!.from) - rank(b!.from))[0];
   if (pick && (pick.from === "AUTH_TOKEN" || pick.from === "auth_token")) {
-    return { authToken: pick.value, authTokenSource: pick.from };
+    const tokens = parseTokens(pick.value, ",");
+    // The value itself never goes into the message: it is a secret.
+    if (tokens.length === 0) throw new ConfigError(pick.from, "…", "no token in the list");
+    return { authToken: pick.value, authTokens: tokens, authTokenSource: pick.from, authTokenFile: null };
   }
   if (pick) {
-    let text: string;
-    try {
-      text = src.readTokenFile(pick.value);
-    } catch (err) {
-      throw new ConfigError(pick.from, pick.value, `cannot read the token file: ${(err as Error).message}`);
-    }
-    const token = text.trim();
-    if (token === "") throw new ConfigError(pick.from, pick.value, "the token file is empty");
-    return { authToken: token, authTokenSource: pick.from as Config["authTokenSource"] };
+    const tokens = readTokenFile(pick.value, pick.from, src.readTokenFile);
+    return { ...tokens, authTokenSource: pick.from as Config["authTokenSource"], authTokenFile: pick.value };
   }
   if (required) {
     throw new ConfigError("AUTH_TOKEN", "", "no token is configured; set AUTH_TOKEN or AUTH_TOKEN_FILE");
   }
-  return { authToken: src.generateToken(), authTokenSource: "generated" };
+  const generated = src.generateToken();
+  return { authToken: generated, authTokens: [{ name: "generated", token: generated }], authTokenSource: "generated", authTokenFile: null };
+}
+
+/** Reads and parses a token file; throws ConfigError (naming the file, never its content). */
+export function readTokenFile(path: string, key: string, read: (path: string) => string): Pick<Config, "authToken" | "authTokens"> {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (err) {
+    throw new ConfigError(key, path, `cannot read the token file: ${(err as Error).message}`);
+  }
+  const tokens = parseTokens(text, "\n");
+  if (tokens.length === 0) throw new ConfigError(key, path, "the token file is empty");
+  return { authToken: text.trim(), authTokens: tokens };
+}
+
+function parseChoice<T extends string>(v: { value: string; from: string }, choices: readonly T[]): T {
+  const s = v.value.toLowerCase() as T;
+  if (!choices.includes(s)) throw new ConfigError(v.from, v.value, `expected one of ${choices.join(", ")}`);
+  return s;
 }
 
 function rank(from: string): number {

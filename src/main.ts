@@ -1,20 +1,21 @@
 // Startup and shutdown: read the configuration, open the store, serve with the
-// adapter for this runtime, and on SIGTERM/SIGINT drain before exiting.
+// adapter for this runtime, and on SIGTERM/SIGINT drain before exiting. With
+// WORKERS > 1 (Node), this process is the primary of node:cluster workers.
 
 import process from "node:process";
 import type { Serve } from "./adapters/types.js";
 import { createApp } from "./app.js";
+import { shortTokenNames, TokenAuth } from "./auth.js";
 import { isWorker, runPrimary, sharedCounts, sharedStore } from "./cluster.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { MULTIPART_OVERHEAD } from "./multipart.js";
 import { parseFullName } from "./github/repo-names.js";
 import { Repositories } from "./github/repositories.js";
+import { MULTIPART_OVERHEAD } from "./multipart.js";
+import { createLogger } from "./ops/log.js";
+import { Metrics } from "./ops/metrics.js";
+import { watchTokenFile } from "./ops/token-file.js";
 import { detectRuntime } from "./runtime.js";
 import { DownloadCounts, openStore } from "./store/index.js";
-
-function log(message: string): void {
-  console.log(`${new Date().toISOString()} ${message}`);
-}
 
 async function loadConfigOrExit(): Promise<Config> {
   try {
@@ -28,18 +29,31 @@ async function loadConfigOrExit(): Promise<Config> {
 
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const runtime = detectRuntime();
   const workers = runtime === "node" ? config.workers : 1;
-  if (config.workers > 1 && runtime !== "node") log(`WORKERS=${config.workers} is for Node (node:cluster); under ${runtime} one process serves`);
+  if (config.workers > 1 && runtime !== "node") log.warn(`WORKERS=${config.workers} is for Node (node:cluster); under ${runtime} one process serves`);
   if (workers > 1 && !isWorker()) {
     // The workers read the configuration again: a generated token must be the same in all of them.
-    process.env.AUTH_TOKEN = config.authToken;
-    if (config.authTokenSource === "generated") log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
-    log(`starting ${workers} workers (storage ${config.storagePath})`);
+    if (config.authTokenSource === "generated") {
+      process.env.AUTH_TOKEN = config.authToken;
+      log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
+    }
+    log(`starting ${workers} workers (storage ${config.storagePath})`, { workers });
     await runPrimary({ workers, store: await openStore({ storagePath: config.storagePath, log }), log });
     log("stopped");
     process.exit(0);
   }
+
+  const auth = new TokenAuth(config.authTokens, log);
+  if (!isWorker()) {
+    for (const name of shortTokenNames(config.authTokens)) {
+      log.warn("a token is shorter than 16 characters; use a long random one (openssl rand -base64 32)", { token: name });
+    }
+  }
+  const stopWatchingTokens = config.authTokenFile
+    ? watchTokenFile(config.authTokenFile, config.authTokenSource, config.authToken, auth, log)
+    : () => {};
   const opened = await openStore({ storagePath: config.storagePath, log });
   const storage = isWorker() ? sharedStore(opened) : opened;
   let invalidate = () => {};
@@ -57,11 +71,17 @@ async function main(): Promise<void> {
     defaultStore: storage,
     defaultDownloads: downloads,
   });
+  const metrics = new Metrics(async () => {
+    const packages = await storage.list();
+    return { packages: packages.length, bytes: packages.reduce((sum, p) => sum + p.size, 0) };
+  });
   const app = createApp({
     config,
     storage,
     repositories,
     log,
+    auth,
+    metrics,
     onDownloadComplete: (entry) => downloads.record(entry),
     downloadCount: (entry) => downloads.count(entry),
   });
@@ -72,25 +92,28 @@ async function main(): Promise<void> {
     port: config.port,
     maxBodyBytes: config.maxUploadSize + MULTIPART_OVERHEAD,
     tls: config.tls ? { cert: config.tls.cert, key: config.tls.key } : undefined,
+    headersTimeout: config.headersTimeout * 1000,
+    bodyIdleTimeout: config.bodyIdleTimeout * 1000,
+    sendTimeout: config.sendTimeout * 1000,
+    keepAliveTimeout: config.keepAliveTimeout * 1000,
+    maxConnections: config.maxConnections,
+    log,
   }).catch((err: Error) => {
     // A port in use or not allowed is a bad setting too: one line, naming it.
-    console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${err.message}`);
+    // Each runtime words "port in use" its own way; say it one way.
+    const { code, name } = err as NodeJS.ErrnoException;
+    const why = code === "EADDRINUSE" || name === "AddrInUse" ? "the address is already in use (EADDRINUSE)" : err.message;
+    console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${why}`);
     return process.exit(1);
   });
-  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`);
-  if (config.authTokenSource === "generated" && !isWorker()) {
-    // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
-    log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
-  }
-
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: finishing open requests (at most ${config.shutdownTimeout}s)`);
+    log(`${signal}: finishing open requests (at most ${config.shutdownTimeout}s)`, { signal });
     const timedOut = await Promise.race([server.close().then(() => false), sleep(config.shutdownTimeout * 1000).then(() => true)]);
     if (timedOut) {
-      log("shutdown timeout reached; closing the remaining connections");
+      log.warn("shutdown timeout reached; closing the remaining connections");
       server.forceClose();
       // Cut-off uploads remove their temp files as they fail; give them a moment to do so.
       await Promise.race([app.idle(), sleep(5000)]);
@@ -98,11 +121,28 @@ async function main(): Promise<void> {
     if (downloads instanceof DownloadCounts) await downloads.flush(); // a worker's are the primary's to save
     await repositories.close();
     await storage.close();
+    stopWatchingTokens();
     log("stopped");
     process.exit(0);
   };
+  // Before announcing the address: a signal that follows the announcement must find its handler.
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+
+  metrics.openConnections = () => server.openConnections();
+  // test/helpers/server.ts waits for "listening on <url>" followed by white space, in either format.
+  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`, {
+    url: server.url,
+    runtime,
+    storage: config.storagePath,
+    tokens: config.authTokens.map((t) => t.name),
+    max_packages: config.maxPackages,
+    metrics: config.metrics,
+  });
+  if (config.authTokenSource === "generated" && !isWorker()) {
+    // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
+    log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

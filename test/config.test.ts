@@ -34,7 +34,9 @@ t.test("defaults when nothing is configured", async (t) => {
   const c = parse({});
   t.same(c, {
     authToken: "generated-token-abcdefghijklmnop",
+    authTokens: [{ name: "generated", token: "generated-token-abcdefghijklmnop" }],
     authTokenSource: "generated",
+    authTokenFile: null,
     maxPackages: 10,
     storagePath: resolve("./data"),
     host: "0.0.0.0",
@@ -48,6 +50,14 @@ t.test("defaults when nothing is configured", async (t) => {
     defaultRepository: "default/default",
     immutableReleases: false,
     tls: null,
+    logLevel: "info",
+    logFormat: "text",
+    metrics: "on",
+    headersTimeout: 20,
+    bodyIdleTimeout: 30,
+    sendTimeout: 60,
+    keepAliveTimeout: 5,
+    maxConnections: 0,
   });
 });
 
@@ -235,4 +245,28 @@ t.test("a generated token comes from generateToken, once per parse", async (t) =
   t.equal(c.authTokenSource, "generated");
   t.equal(calls, 1);
   t.equal(parse({ AUTH_TOKEN: "x" }, null, { generateToken: () => t.fail("not called when a token is set") as never }).authToken, "x");
+});
+
+t.test("several tokens: AUTH_TOKEN comma-separated, a token file one per line, optionally named", async (t) => {
+  t.same(parse({ AUTH_TOKEN: "ci:aaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbb" }).authTokens, [
+    { name: "ci", token: "aaaaaaaaaaaaaaaaaaaa" },
+    { name: "token-2", token: "bbbbbbbbbbbbbbbbbbbb" },
+  ]);
+  const c = parse({ AUTH_TOKEN_FILE: "/run/secrets/tokens" }, null, { readTokenFile: () => "# comment\nnew:cccccccccccccccccc\nold:dddddddddddddddddd\n" });
+  t.same(c.authTokens.map((x) => x.name), ["new", "old"]);
+  t.equal(c.authTokenFile, "/run/secrets/tokens", "kept so the file can be re-read");
+  t.equal(parse({ AUTH_TOKEN: "x" }).authTokenFile, null);
+  rejects(t, "AUTH_TOKEN_FILE", "/only-comments", { AUTH_TOKEN_FILE: "/only-comments" }, null, { readTokenFile: () => "# nothing\n" });
+  t.throws(() => parse({ AUTH_TOKEN: " , , " }), /AUTH_TOKEN="…": no token in the list/, "the value is a secret and is not repeated");
+});
+
+t.test("logging, metrics and network limits", async (t) => {
+  const c = parse({ LOG_LEVEL: "WARN", LOG_FORMAT: "json", METRICS: "token", HEADERS_TIMEOUT: "5s", BODY_IDLE_TIMEOUT: "0", SEND_TIMEOUT: "1.5", KEEPALIVE_TIMEOUT: "10", MAX_CONNECTIONS: "500" });
+  t.match(c, { logLevel: "warn", logFormat: "json", metrics: "token", headersTimeout: 5, bodyIdleTimeout: 0, sendTimeout: 1.5, keepAliveTimeout: 10, maxConnections: 500 });
+  rejects(t, "LOG_LEVEL", "loud", { LOG_LEVEL: "loud" });
+  rejects(t, "LOG_FORMAT", "xml", { LOG_FORMAT: "xml" });
+  rejects(t, "METRICS", "maybe", { METRICS: "maybe" });
+  rejects(t, "SEND_TIMEOUT", "soon", { SEND_TIMEOUT: "soon" });
+  rejects(t, "MAX_CONNECTIONS", "-1", { MAX_CONNECTIONS: "-1" });
+  t.equal(parse({}, "metrics: off\nlog_format: json\n").metrics, "off");
 });

@@ -23,7 +23,7 @@ t.test("the checker accepts what the description allows and refuses the rest", a
   const url = (p: string) => new URL(`http://127.0.0.1:1${p}`);
   const json = (extra: Record<string, string> = {}) => new Headers({ "content-type": "application/json", ...extra });
   const sha = "a".repeat(64);
-  const pkg = JSON.stringify({ name: "a.zip", size: 1, created_at: "2026-01-01T00:00:00Z", sha256: sha });
+  const pkg = JSON.stringify({ name: "a.zip", size: 1, created_at: "2026-01-01T00:00:00Z", sha256: sha, removed: [] });
 
   t.same(contract.check("POST", url("/upload"), 200, json(), pkg), [], "a documented answer");
   t.same(contract.check("GET", url("/packages"), 200, json({ vary: "Accept" }), `[${pkg}]`), []);

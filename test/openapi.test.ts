@@ -5,7 +5,10 @@ import { Ajv } from "ajv";
 import addFormatsModule from "ajv-formats";
 import t from "tap";
 import { parse } from "yaml";
+import { TokenAuth } from "../src/auth.js";
 import type { Config } from "../src/config.js";
+import { silentLogger } from "../src/ops/log.js";
+import { Metrics } from "../src/ops/metrics.js";
 import type { Deps } from "../src/context.js";
 import { releaseJson, releaseModel } from "../src/releases.js";
 import { routes } from "../src/app.js";
@@ -16,7 +19,7 @@ const doc = parse(readFileSync(new URL("../openapi.yaml", import.meta.url), "utf
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 t.test("every route is in openapi.yaml, and every documented operation is routed", async (t) => {
-  const deps = { config: { authToken: "x" } as Config, storage: {} as PackageStore, repositories: {} as Repositories, log: () => {} } satisfies Deps;
+  const deps = { config: { metrics: "on" } as Config, storage: {} as PackageStore, repositories: {} as Repositories, log: silentLogger, auth: new TokenAuth([]), metrics: new Metrics(async () => ({ packages: 0, bytes: 0 })) } satisfies Deps;
   const shape = (path: string) => path.replace(/\{[^}]+\}/g, "{}").replace(/:[^/]+/g, "{}");
   const routed = new Set(routes(deps).map(([method, pattern]) => `${method.toLowerCase()} ${shape(pattern)}`));
   const documented = new Set<string>();

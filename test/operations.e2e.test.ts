@@ -70,11 +70,14 @@ t.test("packages copied in or removed by hand show up on the next request", asyn
 t.test("retention keeps MAX_PACKAGES packages", async (t) => {
   const server = await startServer({ env: { MAX_PACKAGES: "2" } });
   t.teardown(() => server.stop());
+  const removed: string[][] = [];
   for (const n of [1, 2, 3]) {
     const up = await fetch(`${server.url}/upload`, { method: "POST", headers: server.auth, body: formWith(`ret-v${n}.zip`, randomBytes(1000)) });
     t.equal(up.status, 200);
+    removed.push((await up.json()).removed);
     await new Promise((r) => setTimeout(r, 20)); // distinct creation times
   }
+  t.same(removed, [[], [], ["ret-v1.zip"]], "each upload answer says what retention removed");
   t.same((await list(server.url)).map((p) => p.name).sort(), ["ret-v2.zip", "ret-v3.zip"]);
   t.notOk((await readdir(server.storage)).some((f) => f.startsWith("ret-v1")), "the package and its sidecar are gone");
   t.match(server.output(), "retention: deleted ret-v1.zip (MAX_PACKAGES=2)");

@@ -95,6 +95,19 @@ t.test("upload.sh", async (t) => {
     t.match(await listed(), { "multi-a-v1.zip": a.sha, "multi-b-v1.tar.gz": b.sha });
   });
 
+  t.test("says what retention removed", async (t) => {
+    const small = await startServer({ env: { MAX_PACKAGES: "1" } });
+    t.teardown(() => small.stop());
+    const first = await file("first.txt");
+    const second = await file("second.txt");
+    const smallEnv = { ...env, RELEASE_SERVER_URL: small.url };
+    const r1 = await sh(UPLOAD, [first.path], smallEnv);
+    t.notMatch(r1.stdout, "Retention removed", "nothing removed, nothing said");
+    const r2 = await sh(UPLOAD, [second.path], smallEnv);
+    t.equal(r2.code, 0, r2.stderr);
+    t.match(r2.stdout, /^Retention removed: first\.txt$/m);
+  });
+
   t.test("-u and -t override the environment; a trailing slash is fine", async (t) => {
     const f = await file("options-v1.zip");
     const r = await sh(UPLOAD, ["-u", `${server.url}/`, "-t", TOKEN, f.path], { RELEASE_SERVER_URL: "http://127.0.0.1:9", RELEASE_SERVER_TOKEN: "wrong" });

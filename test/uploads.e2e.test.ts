@@ -8,7 +8,7 @@ import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { curl, download, expectContinue, sha256, upload } from "./helpers/http.js";
-import { startServer, tempDir, TOKEN } from "./helpers/server.js";
+import { onlyOn, startServer, tempDir, TOKEN } from "./helpers/server.js";
 
 const NAME = "tool-v1.0.0.zip";
 const b64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
@@ -127,6 +127,7 @@ t.test("uploads", async (t) => {
   });
 
   t.test("Expect: 100-continue: refusals come before the body is sent", async (t) => {
+    if (!onlyOn(t, ["node"], "Bun and Deno answer Expect: 100-continue themselves, before the app can refuse")) return;
     const auth = { authorization: `Bearer ${TOKEN}` };
     const cases: [string, { method: string; path: string; headers: Record<string, string> }, number][] = [
       ["no token", { method: "PUT", path: "/assets/new.zip", headers: { "content-length": "100" } }, 401],

@@ -1,10 +1,15 @@
-// Bun.serve speaks Request/Response natively; this only maps options and shutdown.
+// Bun.serve speaks Request/Response natively; this maps options and shutdown,
+// and passes bodies through the shared wrappers (counting, stalls, SEND_TIMEOUT).
+// Bun has one idle timeout per connection (at most 255 s) and no header
+// timeout or connection limit of its own: see the README's "Timeouts and limits".
 
-import { withKeptBody } from "../response-cache.js";
 import type { Serve } from "./types.js";
+import { handleWeb } from "./_web/streams.js";
 
 interface BunServer {
   url: URL;
+  pendingRequests: number;
+  requestIP(request: Request): { address: string } | null;
   stop(closeActiveConnections?: boolean): Promise<void>;
 }
 declare const Bun: {
@@ -14,22 +19,30 @@ declare const Bun: {
     maxRequestBodySize: number;
     idleTimeout: number;
     tls?: { cert: string; key: string };
-    fetch(request: Request): Promise<Response>;
+    fetch(request: Request, server: BunServer): Promise<Response>;
   }): BunServer;
 };
 
-export const serve: Serve = async (app, { host, port, maxBodyBytes, tls }) => {
+export const serve: Serve = async (app, options) => {
+  const { host, port, log, tls } = options;
+  if (options.maxConnections > 0) log.warn("MAX_CONNECTIONS is not supported under Bun; it is ignored", { max_connections: options.maxConnections });
+  // Bun has one idle timeout (whole seconds, at most 255) for a connection waiting for a request's
+  // head or for the next request; stalled bodies and stopped readers are the wrappers' job.
+  const idle = Math.max(options.headersTimeout, options.keepAliveTimeout);
   const server = Bun.serve({
     hostname: host,
     port,
-    maxRequestBodySize: maxBodyBytes,
-    idleTimeout: 120, // seconds; the default (10) cuts off slow clients mid-transfer
+    // The app enforces MAX_UPLOAD_SIZE while streaming, after the token check, with a JSON 413.
+    // Bun's own limit would answer a bare 413 before authentication, so it is set out of the way.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    idleTimeout: idle > 0 ? Math.min(255, Math.ceil(idle / 1000)) : 0,
     ...(tls ? { tls } : {}),
-    fetch: async (request) => withKeptBody(await app.fetch(request)),
+    fetch: (request, server) => handleWeb(app, request, server.requestIP(request)?.address, options),
   });
   return {
     url: server.url.href.replace(/\/$/, ""),
     close: () => server.stop(false),
     forceClose: () => void server.stop(true),
+    openConnections: () => server.pendingRequests,
   };
 };

@@ -1,28 +1,53 @@
 // node:http <-> web-standard Request/Response. Package bodies skip the
-// web-stream layer and go straight from the store's reader to the socket.
+// web-stream layer and go straight from the store's reader to the socket, and
+// answers kept by the response cache are written as the bytes they keep.
+//
+// Limits (README, "Timeouts and limits"): Node's own headersTimeout and
+// keepAliveTimeout; a request body that stalls for bodyIdleTimeout fails its
+// reader (the app removes its temp file) and is answered 408; a response whose
+// client stops reading for sendTimeout is cut (socket inactivity); no request
+// timeout, so an upload that is slow but moving is never cut.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Socket } from "node:net";
 import type { App } from "../app.js";
+import { json } from "../http.js";
 import { packageBodyOf, type PackageBody } from "../package-body.js";
 import { cachedAnswerOf } from "../response-cache.js";
-import type { Serve } from "./types.js";
+import type { Serve, ServeOptions } from "./types.js";
 import { toRequest } from "./_node/request.js";
 
-export const serve: Serve = async (app, { host, port, tls }) => {
+export const serve: Serve = async (app, options) => {
+  const { host, port, log, tls } = options;
   const scheme = tls ? "https" : "http";
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    handle(app, req, res, scheme).catch((err) => {
-      console.error("release-server: failed to answer a request:", err);
+    handle(app, req, res, options, scheme).catch((err) => {
+      log.error("failed to answer a request", { error: err });
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify({ detail: "internal server error" }));
     });
   };
-  // requestTimeout 0: a large upload on a slow link may take longer than Node's default 5 minutes.
-  const server = tls ? createHttpsServer({ requestTimeout: 0, cert: tls.cert, key: tls.key }, onRequest) : createServer({ requestTimeout: 0 }, onRequest);
+  const settings = {
+    // No limit on a whole request: a large upload on a slow link may take hours. Stalls are caught instead.
+    requestTimeout: 0,
+    headersTimeout: options.headersTimeout,
+    keepAliveTimeout: options.keepAliveTimeout,
+    // How often Node checks for headers that took too long (its default is 30 s).
+    connectionsCheckingInterval: Math.max(250, Math.min(options.headersTimeout || 30_000, 5000) / 4),
+  };
+  const server = tls ? createHttpsServer({ ...settings, cert: tls.cert, key: tls.key }, onRequest) : createServer(settings, onRequest);
+  if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
+  let open = 0;
+  let dropped = 0;
+  server.on("connection", (socket: Socket) => {
+    open++;
+    socket.once("close", () => open--);
+  });
+  server.on("drop", () => {
+    if (dropped++ % 100 === 0) log.warn("MAX_CONNECTIONS reached; refusing new connections", { max_connections: options.maxConnections, refused: dropped });
+  });
   // With this listener Node no longer answers `Expect: 100-continue` by itself:
   // the body stream sends 100 Continue when the app first reads it, so a
   // request refused before its body is needed never has its body sent.
@@ -41,13 +66,25 @@ export const serve: Serve = async (app, { host, port, tls }) => {
         server.closeIdleConnections();
       }),
     forceClose: () => server.closeAllConnections(),
+    openConnections: () => open,
   };
 };
 
-async function handle(app: App, req: IncomingMessage, res: ServerResponse, scheme: "http" | "https"): Promise<void> {
-  const body = req.method !== "GET" && req.method !== "HEAD" ? new NodeBody(req, res) : null;
-  const response = await app.fetch(toRequest(req, () => body?.stream ?? null, scheme));
-  if (body && !req.complete) {
+async function handle(app: App, req: IncomingMessage, res: ServerResponse, options: ServeOptions, scheme: "http" | "https"): Promise<void> {
+  const body = req.method !== "GET" && req.method !== "HEAD" ? new NodeBody(req, res, options.bodyIdleTimeout) : null;
+  let response = await app.fetch(toRequest(req, () => body?.stream ?? null, scheme), { client: req.socket.remoteAddress });
+  let report = (outcome: { bytesOut: number; aborted: boolean }) => app.finished(response, { bytesIn: body?.received ?? 0, ...outcome });
+  if (body?.timedOut) {
+    // The app saw its body fail (and removed the upload's temp file); the client is told why.
+    const answered = response;
+    await answered.body?.cancel();
+    response = json({ detail: `the request body stalled for more than ${options.bodyIdleTimeout / 1000} seconds (BODY_IDLE_TIMEOUT); nothing was stored, send it again` }, 408, {
+      connection: "close",
+      "x-request-id": answered.headers.get("x-request-id") ?? "",
+    });
+    report = (outcome) => app.finished(answered, { bytesIn: body.received, ...outcome, status: 408 });
+    res.once("finish", () => req.destroy());
+  } else if (body && !req.complete) {
     if (!body.continued && expectsContinue(req)) {
       // The client holds its body back until told to continue; it never will be,
       // so this connection cannot carry another request.
@@ -59,7 +96,12 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, schem
       res.once("finish", () => void body.discardRest());
     }
   }
-  await writeResponse(req, res, response);
+  // From here the client must keep reading: a response that makes no progress for SEND_TIMEOUT is cut.
+  // (After the response Node sets the keep-alive timeout on the socket itself.)
+  if (options.sendTimeout > 0) req.socket.setTimeout(options.sendTimeout);
+  let bytesOut = 0;
+  res.once("close", () => report({ bytesOut, aborted: !res.writableFinished }));
+  bytesOut = await writeResponse(req, res, response);
 }
 
 function expectsContinue(req: IncomingMessage): boolean {
@@ -74,11 +116,16 @@ class NodeBody {
   readonly stream: ReadableStream<Uint8Array>;
   /** Whether the app started reading (and so `100 Continue` was sent if asked for). */
   continued = false;
+  /** Body bytes received so far. */
+  received = 0;
+  /** Whether the client stopped sending for longer than the idle timeout. */
+  timedOut = false;
   private readonly chunks: AsyncIterator<Buffer>;
 
   constructor(
     private readonly req: IncomingMessage,
     res: ServerResponse,
+    idleTimeout: number,
   ) {
     this.chunks = req[Symbol.asyncIterator]();
     this.stream = new ReadableStream<Uint8Array>(
@@ -88,13 +135,33 @@ class NodeBody {
             this.continued = true;
             if (expectsContinue(req)) res.writeContinue();
           }
-          const { value, done } = await this.chunks.next();
+          const { value, done } = await this.nextChunk(idleTimeout);
           if (done) controller.close();
-          else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+          else {
+            this.received += value.length;
+            controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+          }
         },
       },
       { highWaterMark: 0 }, // no read-ahead: nothing is read, and no 100 Continue sent, until the app asks
     );
+  }
+
+  /** The next chunk, or an error once the client has sent nothing for `idleTimeout` ms while we wait. */
+  private async nextChunk(idleTimeout: number): Promise<IteratorResult<Buffer>> {
+    if (idleTimeout <= 0) return this.chunks.next();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.timedOut = true;
+        reject(new Error(`no data for ${idleTimeout / 1000} seconds (BODY_IDLE_TIMEOUT)`));
+      }, idleTimeout);
+    });
+    try {
+      return await Promise.race([this.chunks.next(), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async discardRest(): Promise<void> {
@@ -118,37 +185,48 @@ class NodeBody {
   }
 }
 
-async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
+/** Writes the response; returns the body bytes handed to the socket. */
+async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<number> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, key) => {
     headers[key] = value;
   });
-  res.writeHead(response.status, headers);
   const kept = cachedAnswerOf(response);
   if (kept) {
+    res.writeHead(response.status, headers);
     res.end(kept.body); // an answer kept by the response cache: its bytes as they are
-    return;
+    return kept.body.length;
   }
   const pkg = packageBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
+    res.writeHead(response.status, headers);
     if (pkg) await pkg.reader.close();
     else await response.body?.cancel();
     res.end();
-    return;
+    return 0;
   }
   if (pkg) {
-    await sendPackage(res, pkg).finally(() => pkg.reader.close());
-    return;
+    res.writeHead(response.status, headers);
+    return sendPackage(res, pkg).finally(() => pkg.reader.close());
   }
   // Every other body the app makes is small (JSON, HTML, text): one buffer, one
   // write with a Content-Length, instead of a chunked stream of small writes.
-  res.end(Buffer.from(await response.arrayBuffer()));
+  const buffer = Buffer.from(await response.arrayBuffer());
+  headers["content-length"] ??= String(buffer.length);
+  res.writeHead(response.status, headers);
+  res.end(buffer);
+  return buffer.length;
 }
 
 const SMALL_BODY = 128 * 1024;
 
-/** Sends a package range: a small one in one write, a large one streamed with back-pressure. */
-async function sendPackage(res: ServerResponse, body: PackageBody): Promise<void> {
+/**
+ * Sends a package range: a small one in one write, a large one chunk by chunk,
+ * the next read only once the socket has taken the last, so a client that
+ * reads slowly (or not at all) holds at most one chunk of our memory until
+ * SEND_TIMEOUT cuts it. Returns the bytes sent.
+ */
+async function sendPackage(res: ServerResponse, body: PackageBody): Promise<number> {
   const length = body.end - body.start + 1;
   const chunks = body.reader.read(body.start, body.end);
   if (length <= SMALL_BODY) {
@@ -157,12 +235,59 @@ async function sendPackage(res: ServerResponse, body: PackageBody): Promise<void
       for await (const chunk of chunks) parts.push(chunk);
     } catch (err) {
       res.destroy(err as Error);
-      return;
+      return 0;
     }
-    const buffer = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    res.end(buffer, () => body.onComplete?.());
-    return;
+    res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts), () => body.onComplete?.());
+    return length;
   }
-  await pipeline(Readable.from(chunks, { objectMode: false }), res).catch(() => {}); // a client that goes away is not an error
+  let sent = 0;
+  try {
+    if (body.reader.readInto) sent = await sendReused(res, body, body.reader.readInto.bind(body.reader));
+    else {
+      for await (const chunk of chunks) {
+        if (res.destroyed) break;
+        sent += chunk.length;
+        if (!res.write(chunk)) await drained(res);
+      }
+    }
+    if (!res.destroyed) await new Promise<void>((resolve) => res.end(resolve));
+  } catch (err) {
+    res.destroy(err as Error);
+  }
   if (res.writableFinished) body.onComplete?.();
+  return sent;
+}
+
+const CHUNK = 32 * 1024;
+
+/**
+ * Sends a range through one buffer: once the socket has drained, the kernel
+ * has taken the chunk and the buffer is free again, so a download makes no
+ * garbage; only a write still pending when the socket asks for more needs a
+ * fresh one.
+ */
+async function sendReused(res: ServerResponse, body: PackageBody, readInto: (buffer: Uint8Array, position: number) => Promise<number>): Promise<number> {
+  let position = body.start;
+  let buffer = Buffer.allocUnsafe(CHUNK);
+  while (position <= body.end && !res.destroyed) {
+    const bytesRead = await readInto(buffer.subarray(0, Math.min(CHUNK, body.end - position + 1)), position);
+    if (bytesRead === 0) throw new Error("the package ended before its indexed size");
+    position += bytesRead;
+    const more = res.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+    if (!more) await drained(res);
+    if (res.writableLength > 0) buffer = Buffer.allocUnsafe(CHUNK);
+  }
+  return position - body.start;
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }

@@ -1,4 +1,5 @@
 import type { App } from "../app.js";
+import type { Logger } from "../ops/log.js";
 
 export interface ServeOptions {
   host: string;
@@ -7,6 +8,14 @@ export interface ServeOptions {
   maxBodyBytes: number;
   /** PEM certificate chain and key: serve HTTPS (HTTP/1.1) instead of HTTP. */
   tls?: { cert: string; key: string };
+  /** Milliseconds; 0 turns a limit off. See the README's "Timeouts and limits". */
+  headersTimeout: number;
+  bodyIdleTimeout: number;
+  sendTimeout: number;
+  keepAliveTimeout: number;
+  /** Open connections at most; 0 means no limit of our own. */
+  maxConnections: number;
+  log: Logger;
 }
 
 export interface RunningServer {
@@ -16,6 +25,8 @@ export interface RunningServer {
   close(): Promise<void>;
   /** Cuts every open connection; for when close() took too long. */
   forceClose(): void;
+  /** Client connections open now (requests in flight where the runtime does not count connections). */
+  openConnections(): number;
 }
 
 export type Serve = (app: App, options: ServeOptions) => Promise<RunningServer>;

@@ -2,7 +2,6 @@
 // names (the default repository at the root), its release model as this
 // viewer sees it, and the URLs of its objects.
 
-import { presentsToken } from "../auth.js";
 import type { Deps, RequestContext } from "../context.js";
 import { HttpError } from "../http.js";
 import { publicBaseUrl } from "../public-url.js";
@@ -22,12 +21,8 @@ export interface RepoContext {
   deps: Deps;
 }
 
-const tokenCheckers = new WeakMap<Deps, (request: Request) => boolean>();
-
 export function isPrivileged(deps: Deps, request: Request): boolean {
-  let check = tokenCheckers.get(deps);
-  if (!check) tokenCheckers.set(deps, (check = presentsToken(deps.config.authToken)));
-  return check(request);
+  return deps.auth.presents(request);
 }
 
 export function notFound(): HttpError {

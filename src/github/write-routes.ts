@@ -6,7 +6,6 @@
 // bytes go through the store like every other upload. Status codes and error
 // bodies are GitHub's (see errors.ts).
 
-import { bearerAuth } from "../auth.js";
 import { checkSha256, expectedSha256 } from "../checksum.js";
 import type { Deps, Handler, RequestContext } from "../context.js";
 import { HttpError, json } from "../http.js";
@@ -28,7 +27,7 @@ const MAX_JSON_BYTES = 1024 * 1024;
 
 /** The write routes under one API prefix ("" is the default repository). */
 export function writeRoutes(deps: Deps, prefix: string): RouteSpec[] {
-  const authorize = bearerAuth(deps.config.authToken);
+  const authorize = deps.auth.authorize;
   const guarded = (doc: string, fn: (ctx: RequestContext) => Promise<Response>): Handler =>
     guard(`${DOCS}/${doc}`, async (ctx) => {
       authorize(ctx.request);

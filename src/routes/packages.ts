@@ -1,4 +1,3 @@
-import { bearerAuth } from "../auth.js";
 import type { Deps, Handler } from "../context.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { refuseImmutableAsset } from "../github/older-api.js";
@@ -31,13 +30,13 @@ export function listPackages(deps: Deps): Handler {
 
 /** DELETE /packages/{name} and /assets/{name}: removes the package and its checksum. */
 export function deletePackage(deps: Deps): Handler {
-  const authorize = bearerAuth(deps.config.authToken);
+  const authorize = deps.auth.authorize;
   return async ({ request, params }) => {
     authorize(request);
     const name = requireValidName(params.name);
     await refuseImmutableAsset(deps, name);
     if (!(await deps.storage.remove(name))) throw new HttpError(404, `no package named "${name}"`);
-    deps.log(`deleted ${name}`);
+    deps.log(`deleted ${name}`, { package: name });
     return new Response(null, { status: 204 });
   };
 }

@@ -3,7 +3,6 @@
 // the body arrives is made first, so a request with `Expect: 100-continue` is
 // refused before the client sends its bytes.
 
-import { bearerAuth } from "../auth.js";
 import { checkSha256, expectedSha256 } from "../checksum.js";
 import { booleanWord } from "../config.js";
 import type { Deps, Handler } from "../context.js";
@@ -17,7 +16,7 @@ import { requireValidName } from "./packages.js";
 
 /** POST /upload?overwrite=: the package is the multipart "file" part. */
 export function uploadPackage(deps: Deps): Handler {
-  const authorize = bearerAuth(deps.config.authToken);
+  const authorize = deps.auth.authorize;
   return async ({ request, url }) => {
     authorize(request);
     const overwrite = booleanParam(url, "overwrite");
@@ -28,14 +27,14 @@ export function uploadPackage(deps: Deps): Handler {
       checkName: (filename) => checkTarget(deps, requireValidName(filename), overwrite),
     });
     const expected = () => expectedSha256(request.headers, { raw: false, formField: upload.fields.get("sha256") });
-    const { entry } = await store(deps, upload.staged, upload.filename, overwrite, expected);
-    return json(packageJson(entry));
+    const { entry, removed } = await store(deps, upload.staged, upload.filename, overwrite, expected);
+    return json({ ...packageJson(entry), removed });
   };
 }
 
 /** PUT /assets/{name}?overwrite=: the package is the request body. 201 when new, 200 when replaced. */
 export function putPackage(deps: Deps): Handler {
-  const authorize = bearerAuth(deps.config.authToken);
+  const authorize = deps.auth.authorize;
   return async ({ request, url, params }) => {
     authorize(request);
     const name = requireValidName(params.name);
@@ -45,12 +44,12 @@ export function putPackage(deps: Deps): Handler {
     const stated = expectedSha256(request.headers, { raw: true }); // a malformed digest fails before the body is read
     if (!request.body) throw empty(name);
     const staged = await deps.storage.stage(request.body, deps.config.maxUploadSize);
-    const { entry, replaced } = await store(deps, staged, name, overwrite, () => stated);
-    return json(packageJson(entry), replaced ? 200 : 201, replaced ? {} : { location: `/assets/${encodeURIComponent(name)}` });
+    const { entry, replaced, removed } = await store(deps, staged, name, overwrite, () => stated);
+    return json({ ...packageJson(entry), removed }, replaced ? 200 : 201, replaced ? {} : { location: `/assets/${encodeURIComponent(name)}` });
   };
 }
 
-/** Verifies a received upload, moves it into place, then applies retention. */
+/** Verifies a received upload, moves it into place, then applies retention (whose deletions it reports). */
 async function store(deps: Deps, staged: StagedUpload, name: string, overwrite: boolean, expected: () => string | null) {
   try {
     if (staged.size === 0) throw empty(name);
@@ -63,9 +62,8 @@ async function store(deps: Deps, staged: StagedUpload, name: string, overwrite: 
     throw err instanceof ConflictError ? conflict(name) : err;
   });
   const { entry } = result;
-  deps.log(`stored ${entry.name} (${entry.size} bytes, sha256 ${entry.sha256})`);
-  await applyRetention(deps);
-  return result;
+  deps.log(`stored ${entry.name}`, { package: entry.name, size: entry.size, sha256: entry.sha256, replaced: result.replaced });
+  return { ...result, removed: await applyRetention(deps) };
 }
 
 async function checkTarget(deps: Deps, name: string, overwrite: boolean): Promise<void> {
@@ -78,11 +76,16 @@ function checkDeclaredLength(request: Request, allowed: number, limit: number): 
   if (declared > allowed) throw tooLarge(limit);
 }
 
-async function applyRetention(deps: Deps): Promise<void> {
+async function applyRetention(deps: Deps): Promise<string[]> {
   const { storage, config, log } = deps;
+  const removed: string[] = [];
   for (const old of packagesToDelete(await retentionCandidates(deps, await storage.list()), config.maxPackages)) {
-    if (await storage.remove(old.name)) log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`);
+    if (await storage.remove(old.name)) {
+      removed.push(old.name);
+      log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`, { package: old.name, reason: `more than MAX_PACKAGES=${config.maxPackages}, oldest and not the newest of its family` });
+    }
   }
+  return removed;
 }
 
 function booleanParam(url: URL, key: string): boolean {

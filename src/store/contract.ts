@@ -27,6 +27,12 @@ export interface PackageReader {
   readonly entry: PackageEntry;
   /** Bytes start..end (inclusive offsets), in order; reading stops early if the consumer stops. */
   read(start: number, end: number): AsyncIterable<Uint8Array>;
+  /**
+   * Optional, for backends with positional reads (a file): fills `buffer` from
+   * `position` and returns the bytes read (0 at the end), so a sender can reuse
+   * one buffer for a whole download instead of making garbage per chunk.
+   */
+  readInto?(buffer: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
 }
 

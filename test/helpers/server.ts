@@ -18,6 +18,8 @@ export interface ServerOptions {
   /** Command to run instead of the runtime's default, e.g. for an image layout. */
   command?: string[];
   cwd?: string;
+  /** More secrets that must never appear in the server's output (AUTH_TOKEN's tokens are checked anyway). */
+  secrets?: string[];
 }
 
 export interface RunningServer {
@@ -34,6 +36,32 @@ export interface RunningServer {
   auth: { authorization: string };
 }
 
+export type Runtime = "node" | "bun" | "deno";
+
+/**
+ * The runtime the end-to-end suite runs the server under: RS_RUNTIME=bun or
+ * deno runs the same files against Bun or Deno (`npm run test:runtimes`).
+ */
+export const RUNTIME: Runtime = (() => {
+  const r = process.env.RS_RUNTIME ?? "node";
+  if (r !== "node" && r !== "bun" && r !== "deno") throw new Error(`RS_RUNTIME must be node, bun or deno, not ${r}`);
+  return r;
+})();
+
+/** Skips the rest of a test file, with the reason printed, when the runtime under test cannot do what it checks. */
+export function onlyOn(t: Test, runtimes: Runtime[], reason: string): boolean {
+  if (runtimes.includes(RUNTIME)) return true;
+  t.comment(`skipped under ${RUNTIME}: ${reason}`);
+  t.pass(`skipped under ${RUNTIME}: ${reason}`);
+  return false;
+}
+
+/** A download's Content-Length; Bun sends a streamed body chunked without one, which is skipped there, saying so. */
+export function checkContentLength(t: Test, headers: Headers, expected: number | string, what = "content-length"): void {
+  if (RUNTIME === "bun") t.comment(`${what}: skipped under bun: Bun sends a streamed response chunked and drops Content-Length`);
+  else t.equal(headers.get("content-length"), String(expected), what);
+}
+
 export async function tempDir(prefix = "rs-test-"): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
@@ -48,7 +76,7 @@ export function runtimeCommand(runtime: "node" | "bun" | "deno"): string[] {
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const storage = opts.storage ?? (await tempDir());
-  const [cmd, ...args] = opts.command ?? runtimeCommand(opts.runtime ?? "node");
+  const [cmd, ...args] = opts.command ?? runtimeCommand(opts.runtime ?? RUNTIME);
   const proc = spawn(cmd, args, {
     cwd: opts.cwd ?? storage,
     env: {
@@ -90,6 +118,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // Every response a test fetches from this server is checked against openapi.yaml;
   // stop() fails when one broke it, so no test can pass on an undocumented answer.
   const contract = await watchServer(url);
+  const secrets = [TOKEN, ...tokensIn(opts.env?.AUTH_TOKEN ?? ""), ...(opts.secrets ?? [])];
   return {
     url,
     storage,
@@ -103,6 +132,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       const problems = await contract.settle();
       unwatch(url);
       if (problems.length) throw new Error(`responses that break openapi.yaml:\n${problems.join("\n")}`);
+      // Every test's server output is scanned: no token may ever be logged.
+      const leaked = secrets.filter((s) => s.length >= 8 && out.includes(s));
+      if (leaked.length > 0) throw new Error(`the server output contains a token (${leaked.length} of them):\n${out.slice(0, 2000)}`);
       return code;
     },
     contractProblems: () => contract.settle(),
@@ -112,6 +144,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
     },
   };
+}
+
+/** The tokens in an AUTH_TOKEN value ("a,name:b"), as the server reads it. */
+function tokensIn(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim().replace(/^[A-Za-z0-9_.-]{1,64}:/, ""))
+    .filter(Boolean);
 }
 
 /** A multipart body holding `data` as the "file" part, built with the platform's FormData. */
@@ -132,7 +172,7 @@ export async function serverFor(t: Test, opts: ServerOptions = {}): Promise<Runn
 /** Runs the server with `env` until it exits by itself (a startup error); the exit code and all output. */
 export async function runUntilExit(env: Record<string, string>, cwd?: string): Promise<{ code: number | null; output: string }> {
   const storage = await tempDir();
-  const [cmd, ...args] = runtimeCommand("node");
+  const [cmd, ...args] = runtimeCommand(RUNTIME);
   const proc = spawn(cmd, args, {
     cwd: cwd ?? storage,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", ...env },

@@ -20,7 +20,7 @@
 import { createHash } from "node:crypto";
 import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
 import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError, TooLargeError, UploadAbortedError } from "../errors.js";
@@ -50,7 +50,8 @@ class FsStaged implements StagedUpload {
   ) {}
 }
 
-const READ_CHUNK = 512 * 1024;
+// 64 KiB, as Node's own file streams: a download holds one chunk at a time, so 500 stalled readers cost 32 MB, not 256.
+const READ_CHUNK = 64 * 1024;
 const SCAN_CONCURRENCY = 32;
 /** Packages up to this size are kept in memory once read, up to SMALL_BODIES_BYTES in all. */
 const SMALL_BODY_BYTES = 256 * 1024;
@@ -75,6 +76,10 @@ class FsReader implements PackageReader {
       position += bytesRead;
       yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
     }
+  }
+
+  async readInto(buffer: Uint8Array, position: number): Promise<number> {
+    return (await this.handle.read(buffer, 0, buffer.length, position)).bytesRead;
   }
 
   async close(): Promise<void> {
@@ -496,7 +501,8 @@ export class FsStore implements PackageStore {
     try {
       this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => {
         this.dirty = true;
-        const name = filename?.toString();
+        // Some runtimes report a path rather than the entry's name: its last segment is the name.
+        const name = filename ? basename(filename.toString()) : undefined;
         if (!name) this.rescanAll = true;
         else if (!name.startsWith(".")) this.suspects.add(name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
       });
@@ -590,7 +596,13 @@ export class FsStore implements PackageStore {
     const bytes = files.reduce((sum, [, st]) => sum + st.size, 0);
     if (files.length <= INLINE_HASH_FILES && bytes <= INLINE_HASH_BYTES) {
       for (const [name, st] of files) {
-        const entry = await this.describe(name, st);
+        let entry: Indexed | null;
+        try {
+          entry = await this.describe(name, st);
+        } catch (err) {
+          this.skip(name, `it cannot be read: ${(err as Error).message}`); // unreadable: not served, never fatal
+          continue;
+        }
         if (entry) this.index.set(name, entry);
         else this.dirty = true; // still being written: look again next time
         changed = true;
@@ -612,10 +624,13 @@ export class FsStore implements PackageStore {
         const next = this.pending.entries().next();
         if (next.done) break;
         const [name, st] = next.value;
-        const entry = await this.describe(name, st).catch(() => null);
+        let unreadable: unknown = null;
+        const entry = await this.describe(name, st).catch((err: unknown) => ((unreadable = err), null));
         if (this.pending.get(name) !== st) continue; // removed, replaced or committed meanwhile
         this.pending.delete(name);
-        if (entry) {
+        if (unreadable) {
+          this.skip(name, `it cannot be read: ${(unreadable as Error).message}`);
+        } else if (entry) {
           this.index.set(name, entry);
           this.changed();
         } else {

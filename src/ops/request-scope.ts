@@ -1,0 +1,38 @@
+// What is known about the request being handled, reachable from anywhere in
+// its call chain (the logger, the token check) without passing it around.
+// AsyncLocalStorage is in Node, Bun and Deno alike.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
+
+export interface RequestScope {
+  id: string;
+  method: string;
+  path: string;
+  /** The route pattern that matched, e.g. /assets/:name; set once routed. */
+  route?: string;
+  start: number; // performance.now() when the request arrived
+  client: string;
+  userAgent: string;
+  /** Name of the token that authorized the request, when one did. */
+  token?: string;
+  status?: number;
+}
+
+const scopes = new AsyncLocalStorage<RequestScope>();
+
+export function inScope<T>(scope: RequestScope, fn: () => T): T {
+  return scopes.run(scope, fn);
+}
+
+export function currentRequest(): RequestScope | undefined {
+  return scopes.getStore();
+}
+
+const WELL_FORMED = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The client's X-Request-Id when it is well-formed (so it can go into a log line as is), else a new one. */
+export function requestIdFrom(header: string | null): string {
+  if (header !== null && WELL_FORMED.test(header)) return header;
+  return randomBytes(12).toString("base64url");
+}

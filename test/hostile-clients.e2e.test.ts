@@ -1,0 +1,139 @@
+// Clients that never finish: partial headers, stalled bodies, readers that stop
+// reading, too many connections. Each is dropped after its configured timeout
+// while everyone else keeps being served, and costs bounded memory meanwhile.
+// Timeouts are set to a few seconds here; the defaults are in the README.
+
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import t from "tap";
+import { eventually, tempFiles } from "./helpers/requests.js";
+import { onlyOn, RUNTIME, serverFor, TOKEN } from "./helpers/server.js";
+import { hold, holdMany } from "./helpers/sockets.js";
+
+const host = (url: string) => new URL(url).host;
+const answered = async (url: string) => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) })).status === 200;
+
+t.test("1,000 partial-header sockets are dropped after HEADERS_TIMEOUT; everyone else is served", async (t) => {
+  if (!onlyOn(t, ["node", "bun"], "Deno.serve has no header timeout; a client that never finishes its request head is held until it goes away")) return;
+  const server = await serverFor(t, { env: { HEADERS_TIMEOUT: "2" } });
+  const partial = await holdMany(1000, server.url, (i) => `GET /packages?n=${i} HTTP/1.1\r\nHost: ${host(server.url)}\r\nX-Slow: `);
+  t.ok(await answered(server.url), "a normal request is answered while they hang");
+  t.ok((await fetch(`${server.url}/packages`)).ok);
+  await Promise.all(partial.map((s) => s.closed));
+  t.pass("every one of them was closed by the server");
+  t.equal(partial.filter((s) => !/^HTTP\/1\.1 408/.test(s.received()) && s.received() !== "").length, 0, "with a 408 or nothing");
+  t.ok(await answered(server.url), "the server is still answering");
+});
+
+t.test("100 stalled bodies are answered 408 after BODY_IDLE_TIMEOUT and leave no temp file", async (t) => {
+  const server = await serverFor(t, { env: { BODY_IDLE_TIMEOUT: "2" } });
+  const stalled = await holdMany(100, server.url, (i) =>
+    Buffer.concat([
+      Buffer.from(`PUT /assets/stalled-${i}.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${10 * 2 ** 20}\r\n\r\n`),
+      randomBytes(100 * 1024),
+    ]),
+  );
+  t.ok(await answered(server.url), "a normal request is answered while they hang");
+  t.ok(await eventually(() => tempFiles(server.storage).then((f) => f.length > 0), 5000), "the stalled uploads have temp files meanwhile");
+  const is408 = (s: { received(): string }) => /^HTTP\/1\.1 408 /.test(s.received());
+  t.ok(await eventually(() => stalled.every((s) => is408(s) || s.isClosed()), 30_000), "every stalled body is answered");
+  const timedOut = stalled.filter(is408);
+  t.equal(timedOut.length, 100, "with 408");
+  if (RUNTIME === "deno") t.comment("connections not checked under deno: Deno.serve keeps a connection whose body was not read; the client ends it");
+  else await Promise.all(stalled.map((s) => s.closed)).then(() => t.pass("and their connections are closed"));
+  t.match(timedOut[0].received(), /BODY_IDLE_TIMEOUT/);
+  t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 0), "and leaves no temp file");
+  t.ok(await answered(server.url), "the server is still answering");
+});
+
+t.test("an upload that is slow but moving is never cut", async (t) => {
+  const server = await serverFor(t, { env: { HEADERS_TIMEOUT: "1", BODY_IDLE_TIMEOUT: "1" } });
+  const piece = randomBytes(1024);
+  const pieces = 8;
+  const s = await hold(server.url, `PUT /assets/slow.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${pieces * piece.length}\r\nConnection: close\r\n\r\n`);
+  for (let i = 0; i < pieces; i++) {
+    await new Promise((r) => setTimeout(r, 400)); // 3.2 s in all: longer than both timeouts, never idle for one
+    s.socket.write(piece);
+  }
+  await s.closed;
+  t.match(s.received(), /^HTTP\/1\.1 201 /);
+  t.equal((await fetch(`${server.url}/assets/slow.bin`, { method: "HEAD" })).headers.get("content-length"), String(pieces * piece.length));
+});
+
+t.test("idle keep-alive connections are closed after KEEPALIVE_TIMEOUT", async (t) => {
+  if (!onlyOn(t, ["node", "bun"], "Deno.serve has no keep-alive timeout setting")) return;
+  // Bun has one idle timeout for both; it is the longer of the two.
+  const server = await serverFor(t, { env: { KEEPALIVE_TIMEOUT: "1", HEADERS_TIMEOUT: "1" } });
+  const s = await hold(server.url, `GET /healthz HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`);
+  await s.closed;
+  t.match(s.received(), /^HTTP\/1\.1 200 /);
+  t.match(s.received(), /\r\n\r\nOK$/, "answered, then closed once idle");
+});
+
+t.test("MAX_CONNECTIONS refuses new connections without harming open ones", async (t) => {
+  if (!onlyOn(t, ["node"], "Bun.serve and Deno.serve have no connection limit")) return;
+  const server = await serverFor(t, { env: { MAX_CONNECTIONS: "5", HEADERS_TIMEOUT: "30" } });
+  await writeFile(join(server.storage, "x.bin"), randomBytes(2 ** 20));
+  const idle = await holdMany(4, server.url, () => `GET /healthz HTTP/1.1\r\nHost: ${host(server.url)}\r\n`);
+  // The fifth connection, opened before the limit is reached, downloads after it is.
+  const download = await hold(server.url, "");
+  await new Promise((r) => setTimeout(r, 200));
+  const refused = await hold(server.url, `GET /healthz HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`);
+  await refused.closed;
+  t.equal(refused.received(), "", "the sixth is closed unanswered");
+  download.socket.write(`GET /assets/x.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\nConnection: close\r\n\r\n`);
+  await download.closed;
+  t.match(download.received(), /^HTTP\/1\.1 200 /, "the open ones are served");
+  t.equal(download.received().length - download.received().indexOf("\r\n\r\n") - 4, 2 ** 20, "in full");
+  for (const s of idle) s.socket.destroy();
+  t.ok(await eventually(() => answered(server.url).catch(() => false)), "below the limit again, new connections are served");
+});
+
+t.test("500 slow readers of a 30 MB asset cost bounded memory and are dropped after SEND_TIMEOUT", async (t) => {
+  if (!onlyOn(t, ["node"], `${RUNTIME} reads a streamed response ahead into its own memory whatever the client's pace, so SEND_TIMEOUT cannot see a stopped reader`)) return;
+  const server = await serverFor(t, { env: { SEND_TIMEOUT: "6" } });
+  const big = randomBytes(30 * 2 ** 20);
+  t.equal((await fetch(`${server.url}/assets/big.bin`, { method: "PUT", headers: server.auth, body: big })).status, 201);
+  const gauges = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^release_server_${name} (\\S+)$`, "m").exec(text)?.[1]);
+    return { open: gauge("open_connections") };
+  };
+  // The baseline is a server that has already served as many clients at once, quickly.
+  const warm = await holdMany(500, server.url, () => `GET /assets/big.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\nRange: bytes=0-65535\r\n\r\n`);
+  await eventually(() => warm.every((w) => w.received().length > 65536));
+  for (const w of warm) w.socket.destroy();
+  await eventually(async () => (await gauges()).open <= 1);
+  const idle = { rss: await server.rss(), ...(await gauges()) };
+
+  // Each asks for the whole asset and never reads a byte of it.
+  const readers = await holdMany(500, server.url, () => `GET /assets/big.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`, { read: false });
+  let peak = 0;
+  let mostOpen = 0;
+  t.ok(
+    await eventually(async () => {
+      peak = Math.max(peak, await server.rss());
+      const { open } = await gauges();
+      mostOpen = Math.max(mostOpen, open);
+      return open <= 1; // only the scrape's own connection
+    }, 30_000),
+    "the server dropped every reader that stopped reading",
+  );
+  t.ok(mostOpen >= 400, `they were held open together meanwhile (${mostOpen} at once)`);
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  t.ok(peak - idle.rss <= 64 * 2 ** 20, `resident memory grew by ${mib(peak - idle.rss)} (at most 64)`);
+  for (const r of readers) r.socket.destroy();
+
+  // Afterwards, with ordinary traffic, resident memory settles near idle again.
+  let after = 0;
+  t.ok(
+    await eventually(async () => {
+      await (await fetch(`${server.url}/assets/big.bin`)).arrayBuffer();
+      after = await server.rss();
+      return after - idle.rss <= 32 * 2 ** 20;
+    }, 20_000),
+    `resident memory returns near idle: ${mib(after - idle.rss)} above it (at most 32)`,
+  );
+  t.ok(await answered(server.url));
+});
