@@ -54,7 +54,8 @@ async function main(): Promise<void> {
   const stopWatchingTokens = config.authTokenFile
     ? watchTokenFile(config.authTokenFile, config.authTokenSource, config.authToken, auth, log)
     : () => {};
-  const opened = await openStore({ storagePath: config.storagePath, log });
+  // Only the primary cleans up after a crash: a worker's sibling may be receiving into a temp file.
+  const opened = await openStore({ storagePath: config.storagePath, log, sweep: !isWorker() });
   const storage = isWorker() ? sharedStore(opened) : opened;
   let invalidate = () => {};
   const downloads = isWorker()
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     defaultName: parseFullName(config.defaultRepository)!,
     defaultStore: storage,
     defaultDownloads: downloads,
+    sweep: !isWorker(),
   });
   const metrics = new Metrics(async () => {
     const packages = await storage.list();

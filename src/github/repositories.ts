@@ -69,6 +69,8 @@ export interface RepositoriesOptions {
   defaultName: RepoName;
   defaultStore: PackageStore;
   defaultDownloads: DownloadCounter;
+  /** Whether opening a repository's store may clean up temp files (not in a WORKERS worker). */
+  sweep?: boolean;
 }
 
 export class Repositories {
@@ -119,7 +121,7 @@ export class Repositories {
     if (!pending) {
       pending = (async () => {
         const { storagePath, log } = this.opts;
-        const store = await openStore({ storagePath, log, namespace: name.key.split("/") });
+        const store = await openStore({ storagePath, log, namespace: name.key.split("/"), sweep: this.opts.sweep });
         store.onChange(() => {
           for (const listener of this.listeners) listener();
         });

@@ -18,8 +18,10 @@ export interface StoreOptions {
    * subdirectory `.repos/<owner>/<repo>/`, created when first opened).
    */
   namespace?: readonly string[];
+  /** Clean up what a crash left behind (default); false in a WORKERS worker, whose siblings share the medium. */
+  sweep?: boolean;
 }
 
-export function openStore({ storagePath, log, namespace = [] }: StoreOptions): Promise<PackageStore> {
-  return FsStore.open(FsStore.directoryFor(storagePath, namespace), { log, create: namespace.length > 0 });
+export function openStore({ storagePath, log, namespace = [], sweep = true }: StoreOptions): Promise<PackageStore> {
+  return FsStore.open(FsStore.directoryFor(storagePath, namespace), { log, create: namespace.length > 0, sweep });
 }

@@ -128,6 +128,8 @@ function statOrNull(path: string): Stats | null {
 }
 
 export interface FsStoreOptions {
+  /** Remove leftover temp files at open (default); false where other processes share the directory. */
+  sweep?: boolean;
   log?: (message: string) => void;
   /** Create the directory (and its parents) when missing: for repository namespaces, never for STORAGE_PATH itself. */
   create?: boolean;
@@ -180,8 +182,11 @@ export class FsStore implements PackageStore {
     const store = new FsStore(dir, opts);
     try {
       if (opts.create) await mkdir(dir, { recursive: true });
-      for (const name of await readdir(dir)) {
-        if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
+      // Leftovers of a crash. Not in a WORKERS worker: a sibling may be receiving into one right now.
+      if (opts.sweep !== false) {
+        for (const name of await readdir(dir)) {
+          if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
+        }
       }
     } catch (err) {
       throw await translate(err, dir);
