@@ -7,7 +7,7 @@ import { createApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
 import { detectRuntime } from "./runtime.js";
-import { DownloadCounts, openStore } from "./store/index.js";
+import { DownloadCounts, openStore, StoreError, type PackageStore } from "./store/index.js";
 
 function log(message: string): void {
   console.log(`${new Date().toISOString()} ${message}`);
@@ -25,7 +25,7 @@ async function loadConfigOrExit(): Promise<Config> {
 
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
-  const storage = await openStore({ storagePath: config.storagePath, log });
+  const storage = await openStoreOrExit(config);
   const downloads = await DownloadCounts.open(storage, {
     liveNames: async () => (await storage.list()).map((p) => p.name),
     log,
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${err.message}`);
     return process.exit(1);
   });
-  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`);
+  log(`listening on ${server.url} (runtime ${runtime}, storage ${describeStorage(config)})`);
   if (config.authTokenSource === "generated") {
     // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
     log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
@@ -73,6 +73,30 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/** A bucket, credentials, endpoint or database that cannot be used stops startup with one line. */
+async function openStoreOrExit(config: Config): Promise<PackageStore> {
+  try {
+    return await openStore({
+      storagePath: config.storagePath,
+      log,
+      backend: config.storageBackend,
+      s3: config.s3,
+      indexRefreshInterval: config.indexRefreshInterval,
+      databaseUrl: config.databaseUrl,
+    });
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    console.error(`release-server: cannot open the storage (${describeStorage(config)}): ${err.detail}`);
+    return process.exit(1);
+  }
+}
+
+function describeStorage(config: Config): string {
+  if (!config.s3) return config.storagePath;
+  const where = `s3 ${config.s3.endpoint} bucket ${config.s3.bucket}${config.s3.prefix ? ` prefix ${config.s3.prefix}` : ""}`;
+  return config.databaseUrl ? `${where}, metadata in PostgreSQL` : where;
 }
 
 function sleep(ms: number): Promise<void> {

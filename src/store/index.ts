@@ -3,6 +3,9 @@
 
 import { FsStore } from "./fs/fs-store.js";
 import type { PackageStore } from "./contract.js";
+import { S3Client } from "./s3/client.js";
+import { S3Store } from "./s3/s3-store.js";
+import type { S3Config } from "../config.js";
 
 export type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "./contract.js";
 export * from "./errors.js";
@@ -11,8 +14,44 @@ export { DownloadCounts } from "./download-counts.js";
 export interface StoreOptions {
   storagePath: string;
   log: (message: string) => void;
+  /** Which repository: [] is the default one, [owner, repo] another. */
+  namespace?: string[];
+  backend?: "fs" | "s3";
+  s3?: S3Config | null;
+  /** Seconds between listings of the bucket. */
+  indexRefreshInterval?: number;
+  databaseUrl?: string | null;
 }
 
-export function openStore({ storagePath, log }: StoreOptions): Promise<PackageStore> {
-  return FsStore.open(storagePath, { log });
+/** How long a redirected download's presigned URL stays valid. */
+export const REDIRECT_SECONDS = 300;
+
+export async function openStore(opts: StoreOptions): Promise<PackageStore> {
+  const namespace = opts.namespace ?? [];
+  for (const part of namespace) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(part)) throw new Error(`not a repository name: ${JSON.stringify(part)}`);
+  }
+  if ((opts.backend ?? "fs") === "fs") {
+    if (namespace.length > 0) throw new Error("the filesystem backend keeps one repository per storage directory");
+    return FsStore.open(opts.storagePath, { log: opts.log });
+  }
+  const s3 = opts.s3!;
+  const client = new S3Client(s3);
+  const storeOpts = {
+    client,
+    prefix: namespacePrefix(s3.prefix, namespace),
+    refreshIntervalMs: (opts.indexRefreshInterval ?? 30) * 1000,
+    redirectSeconds: s3.redirectDownloads ? REDIRECT_SECONDS : 0,
+    log: opts.log,
+  };
+  if (opts.databaseUrl) {
+    const { PgS3Store } = await import("./pg/pg-store.js");
+    return PgS3Store.open({ ...storeOpts, databaseUrl: opts.databaseUrl, namespace: namespace.join("/") });
+  }
+  return S3Store.open(storeOpts);
+}
+
+/** The default repository lives at S3_PREFIX itself; another under repos/<owner>/<repo>/. */
+export function namespacePrefix(prefix: string, namespace: string[]): string {
+  return namespace.length === 0 ? prefix : `${prefix}repos/${namespace.join("/")}/`;
 }

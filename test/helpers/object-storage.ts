@@ -1,0 +1,102 @@
+// The real S3-compatible server and PostgreSQL the object-storage tests run
+// against: taken from the environment when .ci/run started them (S3_ENDPOINT,
+// DATABASE_URL), else started here with the scripts in ../shared/. A test is
+// skipped, with the reason printed, only when the server cannot be started.
+// Every test works under its own random prefix, so runs never see each other.
+
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Test } from "tap";
+import { S3Client, type S3Settings } from "../../src/store/s3/client.js";
+import { ROOT } from "./server.js";
+
+const run = promisify(execFile);
+const SHARED = join(ROOT, "..", "shared");
+
+export interface S3Env {
+  settings: S3Settings;
+  /** The variables for a server process (without S3_PREFIX). */
+  env: Record<string, string>;
+}
+
+let s3: Promise<S3Env | string> | null = null;
+let pg: Promise<string | { skip: string }> | null = null;
+
+async function startScript(script: string): Promise<Record<string, string> | string> {
+  const path = join(SHARED, script);
+  if (!existsSync(path)) return `${path} is not there`;
+  try {
+    const { stdout } = await run("bash", [path], { timeout: 300_000 });
+    return Object.fromEntries(stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return `${script} failed: ${(e.stderr ?? e.message).trim().split("\n").slice(-3).join(" / ")}`;
+  }
+}
+
+/** The S3 server's settings, or why there is none. */
+export function s3Env(): Promise<S3Env | string> {
+  s3 ??= (async () => {
+    let vars: Record<string, string | undefined> | string = process.env;
+    if (!process.env.S3_ENDPOINT) vars = await startScript("s3/start-s3.sh");
+    if (typeof vars === "string") return vars;
+    const settings: S3Settings = {
+      endpoint: vars.S3_ENDPOINT!,
+      region: vars.S3_REGION ?? "us-east-1",
+      bucket: vars.S3_BUCKET ?? "releases",
+      accessKeyId: vars.S3_ACCESS_KEY_ID!,
+      secretAccessKey: vars.S3_SECRET_ACCESS_KEY!,
+      forcePathStyle: (vars.S3_FORCE_PATH_STYLE ?? "true") === "true",
+    };
+    try {
+      await new S3Client(settings).headBucket();
+    } catch (err) {
+      return `the S3 server at ${settings.endpoint} does not answer: ${(err as Error).message}`;
+    }
+    const env = {
+      S3_ENDPOINT: settings.endpoint,
+      S3_REGION: settings.region,
+      S3_BUCKET: settings.bucket,
+      S3_ACCESS_KEY_ID: settings.accessKeyId,
+      S3_SECRET_ACCESS_KEY: settings.secretAccessKey,
+      S3_FORCE_PATH_STYLE: String(settings.forcePathStyle),
+    };
+    return { settings, env };
+  })();
+  return s3;
+}
+
+/** PostgreSQL's URL, or why there is none. */
+export function pgUrl(): Promise<string | { skip: string }> {
+  pg ??= (async () => {
+    if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+    const vars = await startScript("pg/start-pg.sh");
+    if (typeof vars === "string") return { skip: vars };
+    return vars.DATABASE_URL ?? { skip: "start-pg.sh printed no DATABASE_URL" };
+  })();
+  return pg;
+}
+
+/** A fresh prefix in the bucket, emptied when the test ends. */
+export function testPrefix(t: Test, client: S3Client): string {
+  const prefix = `test-${randomUUID()}/`;
+  t.teardown(() => emptyPrefix(client, prefix));
+  return prefix;
+}
+
+export async function emptyPrefix(client: S3Client, prefix: string): Promise<void> {
+  for (const u of await client.listMultipartUploads(prefix).catch(() => [])) await client.abortMultipart(u.key, u.uploadId).catch(() => {});
+  const keys: string[] = [];
+  for await (const o of client.list(prefix)) keys.push(o.key);
+  for (const key of keys) await client.delete(key).catch(() => {});
+}
+
+/** Every key under a prefix. */
+export async function keysUnder(client: S3Client, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of client.list(prefix)) keys.push(o.key.slice(prefix.length));
+  return keys.sort();
+}
