@@ -77,6 +77,14 @@ function checkDeclaredLength(request: Request, allowed: number, limit: number): 
 }
 
 async function applyRetention({ storage, config, log }: Deps): Promise<void> {
+  if (config.maxPackages === 0) return;
+  // A store shared by several replicas chooses and removes in one step.
+  if (storage.prune) {
+    for (const old of await storage.prune((packages) => packagesToDelete(packages, config.maxPackages))) {
+      log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`);
+    }
+    return;
+  }
   for (const old of packagesToDelete(await storage.list(), config.maxPackages)) {
     if (await storage.remove(old.name)) log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`);
   }

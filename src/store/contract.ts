@@ -28,6 +28,12 @@ export interface PackageReader {
   /** Bytes start..end (inclusive offsets), in order; reading stops early if the consumer stops. */
   read(start: number, end: number): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
+  /**
+   * Optional: a short-lived URL where a client may fetch these bytes itself
+   * (object storage with S3_REDIRECT_DOWNLOADS). The download route then
+   * answers 302 instead of streaming; see serveAsset in src/routes/assets.ts.
+   */
+  directUrl?(): Promise<string>;
 }
 
 export interface StoreHealth {
@@ -75,4 +81,19 @@ export interface PackageStore {
    */
   onChange(listener: () => void): () => void;
   close(): Promise<void>;
+
+  /**
+   * Optional: removes the packages `choose` picks from the current list, as
+   * one step that concurrent callers (other replicas too) take in turn.
+   * Without it, retention removes the chosen packages one by one.
+   */
+  prune?(choose: (packages: readonly PackageEntry[]) => PackageEntry[]): Promise<PackageEntry[]>;
+  /** Optional: adds downloads counted here to counts shared by every replica; returns the totals. */
+  addDownloads?(counts: DownloadTally[]): Promise<DownloadTally[]>;
+}
+
+export interface DownloadTally {
+  name: string;
+  sha256: string;
+  count: number;
 }

@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import type { Test } from "tap";
 import { S3Client, type S3Settings } from "../../src/store/s3/client.js";
@@ -92,6 +92,13 @@ export async function emptyPrefix(client: S3Client, prefix: string): Promise<voi
   const keys: string[] = [];
   for await (const o of client.list(prefix)) keys.push(o.key);
   for (const key of keys) await client.delete(key).catch(() => {});
+}
+
+/** Empties the prefix a server on this temp directory used (see objectStorageEnv in server.ts). */
+export async function emptyPrefixOfServer(storage: string): Promise<void> {
+  const env = await s3Env();
+  if (typeof env === "string") return;
+  await emptyPrefix(new S3Client(env.settings), `e2e/${basename(storage)}/`);
 }
 
 /** Every key under a prefix. */

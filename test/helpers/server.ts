@@ -1,11 +1,16 @@
 // Starts the real server process on an ephemeral port with a temp storage
 // directory, for end-to-end tests that speak HTTP to it.
+//
+// With STORAGE_BACKEND=s3 in the test's environment (and the S3_* settings,
+// as test/e2e-s3.test.ts runs the black-box files), every server stores its
+// packages in the bucket instead, under a prefix named after its temp
+// directory: a restart on the same directory finds the same packages.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Test } from "tap";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const TOKEN = "test-token-0123456789";
@@ -29,6 +34,13 @@ export interface RunningServer {
   /** Resident memory of the server process in bytes (from /proc). */
   rss(): Promise<number>;
   auth: { authorization: string };
+}
+
+/** Whether this run stores packages in the bucket (STORAGE_BACKEND=s3 in the test's environment). */
+export const S3_BACKEND = process.env.STORAGE_BACKEND === "s3";
+
+export function objectStorageEnv(storage: string): Record<string, string> {
+  return S3_BACKEND ? { S3_PREFIX: `e2e/${basename(storage)}/`, INDEX_REFRESH_INTERVAL: process.env.INDEX_REFRESH_INTERVAL ?? "1" } : {};
 }
 
 export async function tempDir(prefix = "rs-test-"): Promise<string> {
@@ -55,6 +67,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       STORAGE_PATH: storage,
       AUTH_TOKEN: TOKEN,
       CONFIG_PATH: "",
+      ...objectStorageEnv(storage),
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -93,7 +106,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     async stop(signal = "SIGTERM") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const code = await exited;
-      if (!opts.storage) await rm(storage, { recursive: true, force: true });
+      if (!opts.storage) {
+        await rm(storage, { recursive: true, force: true });
+        if (S3_BACKEND) await (await import("./object-storage.js")).emptyPrefixOfServer(storage);
+      }
       return code;
     },
     async rss() {
@@ -125,7 +141,7 @@ export async function runUntilExit(env: Record<string, string>, cwd?: string): P
   const [cmd, ...args] = runtimeCommand("node");
   const proc = spawn(cmd, args, {
     cwd: cwd ?? storage,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", ...env },
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", ...objectStorageEnv(storage), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

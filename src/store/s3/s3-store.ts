@@ -136,6 +136,8 @@ export class S3Store implements PackageStore {
   protected readonly log: (message: string) => void;
   protected readonly replicaId: string;
   protected closed = false;
+  /** Where uploads are received: under .staging/, by replica, until a commit copies them to their name. */
+  protected staging = STAGING;
 
   constructor(protected readonly opts: S3StoreOptions) {
     this.client = opts.client;
@@ -205,13 +207,13 @@ export class S3Store implements PackageStore {
       const response = await this.client.get(entry.key, { ifMatch: entry.etag }).catch((err) => Promise.reject(translateS3(err, this.client.settings.bucket)));
       if (response) return new S3Reader(publicEntry(entry), this.client, entry.key, entry.etag, response, this.opts.redirectSeconds ?? 0);
       // Gone or replaced behind our back: never serve a digest for other bytes.
-      await this.refresh(true);
+      await this.recheck(entry);
     }
     throw new StorageUnavailableError(`the package "${name}" is being changed in the bucket; try again shortly`);
   }
 
   async stage(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedUpload> {
-    const key = `${this.prefix}${STAGING}${this.replicaId}/${randomUUID()}`;
+    const key = `${this.prefix}${this.staging}${this.replicaId}/${randomUUID()}`;
     try {
       const { size, sha256 } = await uploadStream(this.client, key, source, maxBytes);
       return new S3Staged(key, size, sha256);
@@ -346,6 +348,11 @@ export class S3Store implements PackageStore {
 
   // ---------------------------------------------------------------- index upkeep
 
+  /** An indexed object could not be read as indexed: describe it again. */
+  protected recheck(_entry: Indexed): Promise<void> {
+    return this.refresh(true);
+  }
+
   /** Waits for a listing when the index is older than the refresh interval (a starved timer). */
   protected async fresh(): Promise<void> {
     if (performance.now() - this.refreshedAt > this.opts.refreshIntervalMs) await this.refresh(true);
@@ -448,17 +455,17 @@ export class S3Store implements PackageStore {
   }
 
   /** Aborts multipart uploads and removes staged objects of uploads no longer under way. */
-  protected async sweep(isStale: (replicaId: string) => boolean | Promise<boolean>): Promise<number> {
-    const staging = this.prefix + STAGING;
+  protected async sweep(isStale: (key: string, replicaId: string) => boolean | Promise<boolean>): Promise<number> {
+    const staging = this.prefix + this.staging;
     let swept = 0;
     try {
       for (const u of await this.client.listMultipartUploads(staging)) {
-        if (!(await isStale(replicaOf(u.key, staging)))) continue;
+        if (!(await isStale(u.key, replicaOf(u.key, staging)))) continue;
         await this.client.abortMultipart(u.key, u.uploadId);
         swept++;
       }
       for await (const o of this.client.list(staging)) {
-        if (!(await isStale(replicaOf(o.key, staging)))) continue;
+        if (!(await isStale(o.key, replicaOf(o.key, staging)))) continue;
         await this.client.delete(o.key);
         swept++;
       }
@@ -476,7 +483,7 @@ export class S3Store implements PackageStore {
       return { readable: false, writable: false, detail: reason(err, this.client.settings.bucket) };
     }
     try {
-      const key = `${this.prefix}${STAGING}${this.replicaId}/probe-${randomUUID()}`;
+      const key = `${this.prefix}${STAGING}probe-${this.replicaId}-${randomUUID()}`;
       await this.client.put(key, ".");
       await this.client.delete(key);
     } catch (err) {
