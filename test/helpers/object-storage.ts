@@ -1,6 +1,6 @@
 // The real S3-compatible server and PostgreSQL the object-storage tests run
-// against: taken from the environment when .ci/run started them (S3_ENDPOINT,
-// DATABASE_URL), else started here with the scripts in ../shared/. A test is
+// against: taken from the environment when .ci/run started them (S3_ENDPOINT),
+// else started here with the scripts in ../shared/. A test is
 // skipped, with the reason printed, only when the server cannot be started.
 // Every test works under its own random prefix, so runs never see each other.
 
@@ -23,7 +23,6 @@ export interface S3Env {
 }
 
 let s3: Promise<S3Env | string> | null = null;
-let pg: Promise<string | { skip: string }> | null = null;
 
 async function startScript(script: string): Promise<Record<string, string> | string> {
   const path = join(SHARED, script);
@@ -67,17 +66,6 @@ export function s3Env(): Promise<S3Env | string> {
     return { settings, env };
   })();
   return s3;
-}
-
-/** PostgreSQL's URL, or why there is none. */
-export function pgUrl(): Promise<string | { skip: string }> {
-  pg ??= (async () => {
-    if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-    const vars = await startScript("pg/start-pg.sh");
-    if (typeof vars === "string") return { skip: vars };
-    return vars.DATABASE_URL ?? { skip: "start-pg.sh printed no DATABASE_URL" };
-  })();
-  return pg;
 }
 
 /** A fresh prefix in the bucket, emptied when the test ends. */
