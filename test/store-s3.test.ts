@@ -6,7 +6,9 @@
 import t, { type Test } from "tap";
 import { S3Client } from "../src/store/s3/client.js";
 import { S3Store } from "../src/store/s3/s3-store.js";
-import { emptyPrefix, keysUnder, s3Env, testPrefix } from "./helpers/object-storage.js";
+import { namespacePrefix } from "../src/store/index.js";
+import { keysUnder, s3Env, testPrefix } from "./helpers/object-storage.js";
+import { runUntilExit } from "./helpers/server.js";
 import { storeConformance } from "./helpers/store-conformance.js";
 
 const env = await s3Env();
@@ -41,6 +43,38 @@ if (typeof env === "string") {
     };
   });
 
-  void emptyPrefix;
-  void keysUnder;
+  t.test("a missing bucket, wrong credentials or an unreachable endpoint stop startup with one line", async (t) => {
+    const base = { ...env.env, STORAGE_BACKEND: "s3" };
+    for (const [what, extra, pattern] of [
+      ["missing bucket", { S3_BUCKET: "no-such-bucket" }, /bucket "no-such-bucket" does not exist/],
+      ["wrong secret", { S3_SECRET_ACCESS_KEY: "wrong" }, /refused the credentials/],
+      ["unreachable endpoint", { S3_ENDPOINT: "http://127.0.0.1:1" }, /cannot be reached/],
+    ] as const) {
+      const { code, output } = await runUntilExit({ ...base, ...extra });
+      t.equal(code, 1, `${what}: exit code 1`);
+      const lines = output.trim().split("\n");
+      t.equal(lines.length, 1, `${what}: one line`);
+      t.match(lines[0], pattern, what);
+    }
+  });
+
+  t.test("the layout other tools see, the sweep of leftovers, namespaces", async (t) => {
+    const prefix = testPrefix(t, client);
+    const store = await openS3(t, prefix);
+    await store.commit(await store.stage((async function* () { yield Buffer.from("hello"); })(), 100), "hw.zip", { overwrite: false });
+    t.same((await keysUnder(client, prefix)).filter((k) => !k.startsWith(".cache/")), ["hw.zip", "hw.zip.sha256"], "the package and its sidecar, as in a directory");
+    t.equal(await client.getText(prefix + "hw.zip.sha256"), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    t.equal((await client.head(prefix + "hw.zip"))!.metadata.sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    await client.put(prefix + ".staging/dead-replica/x", "half");
+    const id = await client.createMultipart(prefix + ".staging/dead-replica/y");
+    t.ok(id);
+    await (await openS3(t, prefix)).close();
+    t.same((await keysUnder(client, prefix)).filter((k) => k.startsWith(".staging/")), [], "leftover staged objects are removed at startup");
+    t.same(await client.listMultipartUploads(prefix), [], "and multipart uploads aborted");
+    t.equal(namespacePrefix("p/", []), "p/");
+    t.equal(namespacePrefix("p/", ["octo", "tools"]), "p/repos/octo/tools/");
+    const other = await openS3(t, namespacePrefix(prefix, ["octo", "tools"]));
+    t.same(await other.list(), [], "another repository does not see the default one's packages");
+    t.same((await store.list()).map((p) => p.name), ["hw.zip"]);
+  });
 }
