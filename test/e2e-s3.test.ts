@@ -7,7 +7,17 @@ import t from "tap";
 import { s3Env } from "./helpers/object-storage.js";
 import { ROOT } from "./helpers/server.js";
 
-const FILES = ["test/api.e2e.test.ts", "test/downloads.e2e.test.ts", "test/uploads.e2e.test.ts", "test/specify.e2e.test.ts"];
+// The older API (upload, list, latest, download, delete, retention), the specify client, shutdown,
+// and the release API under Node, Bun and Deno.
+const FILES = [
+  "test/api.e2e.test.ts",
+  "test/downloads.e2e.test.ts",
+  "test/upload.e2e.test.ts",
+  "test/uploads.e2e.test.ts",
+  "test/specify.e2e.test.ts",
+  "test/lifecycle.e2e.test.ts",
+  "test/releases-runtimes.e2e.test.ts",
+];
 
 const env = await s3Env();
 t.test("the black-box e2e files against the S3 backend", { skip: typeof env === "string" ? `no S3 server: ${env}` : false }, async (t) => {
@@ -15,7 +25,7 @@ t.test("the black-box e2e files against the S3 backend", { skip: typeof env === 
   const result = await new Promise<{ code: number; output: string }>((resolve) => {
     execFile(
       process.execPath,
-      [`${ROOT}/node_modules/tap/dist/esm/run.mjs`, "-R", "terse", "--disable-coverage", "--jobs", "1", ...FILES],
+      [`${ROOT}/node_modules/tap/dist/esm/run.mjs`, "-R", "terse", "--disable-coverage", "--jobs", "2", ...FILES],
       { cwd: ROOT, env: { ...process.env, ...env.env, STORAGE_BACKEND: "s3" }, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, output: stdout + stderr }),
     );
