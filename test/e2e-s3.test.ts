@@ -8,6 +8,7 @@ import { s3Env } from "./helpers/object-storage.js";
 import { ROOT } from "./helpers/server.js";
 
 // The older API (upload, list, latest, download, delete, retention), the specify client, shutdown,
+// a 200 MB upload with bounded memory (multipart),
 // and the release API under Node, Bun and Deno.
 const FILES = [
   "test/api.e2e.test.ts",
@@ -16,6 +17,7 @@ const FILES = [
   "test/uploads.e2e.test.ts",
   "test/specify.e2e.test.ts",
   "test/lifecycle.e2e.test.ts",
+  "test/big-upload.e2e.test.ts",
   "test/releases-runtimes.e2e.test.ts",
 ];
 

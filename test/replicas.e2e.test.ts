@@ -91,6 +91,22 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
     }
   });
 
+  await t.test("download counts from all replicas add up", async (t) => {
+    const count = async (r: RunningServer) => {
+      const latest = (await (await fetch(`${r.url}/api/v3/repos/o/r/releases/latest`)).json()) as { assets: { name: string; download_count: number }[] };
+      return latest.assets.find((x) => x.name === "tool-v1.0.0.zip")?.download_count;
+    };
+    const get = async (r: RunningServer) => void (await (await fetch(`${r.url}/assets/tool-v1.0.0.zip`)).arrayBuffer());
+    await get(a);
+    await get(a);
+    await get(b);
+    await get(c);
+    // Each replica adds its downloads to the shared counts when it writes them (2 s batches) and takes the totals back.
+    await sleep(2500);
+    await get(a);
+    t.ok((await within(5000, async () => (await count(a)) === 5)) >= 0, "the replica that wrote last counts every replica's downloads");
+  });
+
   await t.test("20 concurrent overwrite=false uploads of one name: one 200, nineteen 409, one object", async (t) => {
     const bodies = Array.from({ length: 20 }, () => randomBytes(50_000));
     const statuses = await Promise.all(bodies.map((body, i) => upload(replicas[i % 3], "race.zip", body).then(async (r) => (await r.arrayBuffer(), r.status))));
@@ -155,7 +171,7 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (sent >= 12 * 1024 * 1024) return void (await sleep(60_000)); // past the first 8 MiB part, then hang
+        if (sent >= 12 * 1024 * 1024) return new Promise<void>(() => {}); // past the first 8 MiB part, then hang (keeping nothing alive)
         controller.enqueue(randomBytes(256 * 1024));
         sent += 256 * 1024;
       },

@@ -3,12 +3,17 @@
 // only a bucket has: the layout other tools see, multipart uploads, the
 // startup sweep, the index cache, redirects, namespaces and startup errors.
 
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import t, { type Test } from "tap";
 import { S3Client } from "../src/store/s3/client.js";
 import { S3Store } from "../src/store/s3/s3-store.js";
 import { namespacePrefix } from "../src/store/index.js";
 import { keysUnder, s3Env, testPrefix } from "./helpers/object-storage.js";
-import { runUntilExit } from "./helpers/server.js";
+import { runUntilExit, serverFor } from "./helpers/server.js";
+
+const run = promisify(execFile);
 import { storeConformance } from "./helpers/store-conformance.js";
 
 const env = await s3Env();
@@ -56,6 +61,29 @@ if (typeof env === "string") {
       t.equal(lines.length, 1, `${what}: one line`);
       t.match(lines[0], pattern, what);
     }
+  });
+
+  t.test("S3_REDIRECT_DOWNLOADS: a 302 to a short-lived presigned URL, with our validators and digest", async (t) => {
+    const prefix = testPrefix(t, client);
+    const server = await serverFor(t, { env: { ...env.env, STORAGE_BACKEND: "s3", S3_PREFIX: prefix, S3_REDIRECT_DOWNLOADS: "true" } });
+    const bytes = randomBytes(300_000);
+    t.equal((await fetch(`${server.url}/assets/r.zip`, { method: "PUT", headers: server.auth, body: bytes })).status, 201);
+    const hex = createHash("sha256").update(bytes).digest("hex");
+    const res = await fetch(`${server.url}/assets/r.zip`, { redirect: "manual" });
+    t.equal(res.status, 302);
+    t.equal(res.headers.get("etag"), `"${hex}"`);
+    t.equal(res.headers.get("repr-digest"), `sha-256=:${Buffer.from(hex, "hex").toString("base64")}:`);
+    t.match(res.headers.get("location"), /X-Amz-Expires=300.*X-Amz-Signature=|X-Amz-Signature=.*X-Amz-Expires=300/, "presigned for 5 minutes");
+    const followed = await fetch(`${server.url}/assets/r.zip`);
+    t.ok(Buffer.from(await followed.arrayBuffer()).equals(bytes), "following it gives the bytes");
+    const ranged = await fetch(`${server.url}/assets/r.zip`, { headers: { range: "bytes=10-19" } });
+    t.equal(ranged.status, 206, "a range is honoured by the object storage");
+    t.ok(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(10, 20)));
+    const head = await fetch(`${server.url}/assets/r.zip`, { method: "HEAD", redirect: "manual" });
+    t.equal(head.status, 200, "HEAD is answered by the server itself");
+    t.equal((await fetch(`${server.url}/assets/r.zip`, { headers: { "if-none-match": `"${hex}"` }, redirect: "manual" })).status, 304, "a conditional GET still gets 304 from us");
+    const curl = await run("curl", ["-sSfL", "-o", "-", `${server.url}/assets/r.zip`], { encoding: "buffer", maxBuffer: 1 << 22 });
+    t.ok(Buffer.from(curl.stdout).equals(bytes), "curl -L follows it");
   });
 
   t.test("the layout other tools see, the sweep of leftovers, namespaces", async (t) => {

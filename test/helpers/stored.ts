@@ -2,6 +2,7 @@
 // storage directory, or (STORAGE_BACKEND=s3) the keys under its prefix in the
 // bucket, where staged uploads play the part of the directory's temp files.
 
+import { createReadStream } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { S3Client } from "../../src/store/s3/client.js";
@@ -32,6 +33,18 @@ export async function storedBytes(storage: string, name: string): Promise<Buffer
   const res = await client.get(prefix + name);
   if (!res) throw new Error(`no object ${prefix + name}`);
   return Buffer.from(await res.arrayBuffer());
+}
+
+/** A stored file's bytes as a stream, for files too big to hold. */
+export async function* storedChunks(storage: string, name: string): AsyncIterable<Uint8Array> {
+  if (!S3_BACKEND) {
+    yield* createReadStream(join(storage, name));
+    return;
+  }
+  const { client, prefix } = await bucket(storage);
+  const res = await client.get(prefix + name);
+  if (!res) throw new Error(`no object ${prefix + name}`);
+  yield* res.body as unknown as AsyncIterable<Uint8Array>;
 }
 
 /** Uploads being received, or leftovers of ones that were: temp files; staged objects and multipart uploads. */
