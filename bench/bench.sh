@@ -6,7 +6,9 @@
 #
 # Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and a built
 # dist/ (npm run build). Runtimes: node always; bun and deno when installed
-# under node_modules/.bin (npm install does that).
+# under node_modules/.bin (npm install does that). With the S3_* settings in
+# the environment (e.g. from ../shared/s3/start-s3.sh), one more row: node with
+# STORAGE_BACKEND=s3, downloads streamed from the bucket through the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-5}
@@ -33,14 +35,16 @@ rps() { # url -> requests/second and transfer/second
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "$1" | awk '/Requests\/sec/ {r=$2} /Transfer\/sec/ {t=$2} END {printf "%s req/s, %s/s", r, t}'
 }
 
-start_server() { # runtime
+start_server() { # runtime [extra env...]
   local cmd
   case "$1" in
     node) cmd=(node dist/main.js) ;;
     bun) cmd=(node_modules/.bin/bun dist/main.js) ;;
     deno) cmd=(node_modules/.bin/deno run --allow-all --config=deno.json dist/main.js) ;;
   esac
-  HOST=127.0.0.1 PORT=$PORT STORAGE_PATH="$work/data" AUTH_TOKEN=bench CONFIG_PATH='' "${cmd[@]}" >"$work/$1.log" 2>&1 &
+  local log="$work/$1.log"
+  shift
+  env HOST=127.0.0.1 PORT=$PORT STORAGE_PATH="$work/data" AUTH_TOKEN=bench CONFIG_PATH='' "$@" "${cmd[@]}" >"$log" 2>&1 &
   pids+=($!)
   wait_for "http://127.0.0.1:$PORT/healthz"
 }
@@ -73,6 +77,19 @@ for runtime in node bun deno; do
   echo "| release-server on $runtime | $(rps "$base/assets/small-1.0.0.zip") | $(rps "$base/assets/large-1.0.0.zip") | $(rps "$base/packages") | $(rps "$base/latest") |"
   stop_server
 done
+if [ -n "${S3_ENDPOINT:-}" ]; then
+  prefix="bench-$$-$RANDOM/"
+  start_server node STORAGE_BACKEND=s3 S3_PREFIX="$prefix" MAX_PACKAGES=0
+  base="http://127.0.0.1:$PORT"
+  for f in small-1.0.0.zip large-1.0.0.zip; do
+    curl -fsS -o /dev/null -T "$work/$f" -H "Authorization: Bearer bench" "$base/assets/$f"
+  done
+  echo "| release-server on node, STORAGE_BACKEND=s3 | $(rps "$base/assets/small-1.0.0.zip") | $(rps "$base/assets/large-1.0.0.zip") | $(rps "$base/packages") | $(rps "$base/latest") |"
+  for f in small-1.0.0.zip large-1.0.0.zip; do
+    curl -fsS -o /dev/null -X DELETE -H "Authorization: Bearer bench" "$base/assets/$f"
+  done
+  stop_server
+fi
 nginx -c "$work/nginx.conf" -p "$work"
 wait_for "http://127.0.0.1:$NGINX_PORT/assets/small-1.0.0.zip"
 echo "| nginx (1 worker, sendfile) | $(rps "http://127.0.0.1:$NGINX_PORT/assets/small-1.0.0.zip") | $(rps "http://127.0.0.1:$NGINX_PORT/assets/large-1.0.0.zip") | — | — |"

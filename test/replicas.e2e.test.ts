@@ -92,11 +92,15 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
   });
 
   await t.test("download counts from all replicas add up", async (t) => {
+    t.equal((await upload(a, "counted-v0.0.1.zip", randomBytes(1000))).status, 200);
     const count = async (r: RunningServer) => {
-      const latest = (await (await fetch(`${r.url}/api/v3/repos/o/r/releases/latest`)).json()) as { assets: { name: string; download_count: number }[] };
-      return latest.assets.find((x) => x.name === "tool-v1.0.0.zip")?.download_count;
+      const release = (await (await fetch(`${r.url}/api/v3/repos/o/r/releases/tags/v0.0.1`)).json()) as { assets: { name: string; download_count: number }[] };
+      return release.assets.find((x) => x.name === "counted-v0.0.1.zip")?.download_count;
     };
-    const get = async (r: RunningServer) => void (await (await fetch(`${r.url}/assets/tool-v1.0.0.zip`)).arrayBuffer());
+    const get = async (r: RunningServer) => {
+      await within(1000, async () => (await fetch(`${r.url}/assets/counted-v0.0.1.zip`, { method: "HEAD" })).status === 200);
+      await (await fetch(`${r.url}/assets/counted-v0.0.1.zip`)).arrayBuffer();
+    };
     await get(a);
     await get(a);
     await get(b);
@@ -104,7 +108,9 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
     // Each replica adds its downloads to the shared counts when it writes them (2 s batches) and takes the totals back.
     await sleep(2500);
     await get(a);
-    t.ok((await within(5000, async () => (await count(a)) === 5)) >= 0, "the replica that wrote last counts every replica's downloads");
+    let seen: number | undefined;
+    t.ok((await within(5000, async () => (seen = await count(a)) === 5)) >= 0, `the replica that wrote last counts every replica's downloads (saw ${seen})`);
+    t.equal((await fetch(`${a.url}/packages/counted-v0.0.1.zip`, { method: "DELETE", headers: a.auth })).status, 204);
   });
 
   await t.test("20 concurrent overwrite=false uploads of one name: one 200, nineteen 409, one object", async (t) => {

@@ -28,6 +28,7 @@ export const STAGING = ".staging/";
 export const DOCUMENTS = ".documents/";
 const CACHE_KEY = ".cache/index.json";
 const HEALTH_TTL_MS = 2000;
+const DESCRIBE_WIDTH = 8;
 
 /** An index entry: the public entry plus where its bytes are and which bytes they are. */
 export interface Indexed extends PackageEntry {
@@ -324,6 +325,7 @@ export class S3Store implements PackageStore {
     const objects: ObjectInfo[] = [];
     for await (const o of this.client.list(this.prefix, "/")) objects.push(o);
     const out = new Map<string, Indexed>();
+    const unknown: ObjectInfo[] = [];
     for (const o of objects) {
       const name = o.key.slice(this.prefix.length);
       if (name.startsWith(".") || name.toLowerCase().endsWith(SIDECAR_SUFFIX)) continue;
@@ -333,16 +335,17 @@ export class S3Store implements PackageStore {
         continue;
       }
       const known = this.index.get(name) ?? cache.get(name);
-      if (known && known.etag === o.etag && known.size === o.size) {
-        out.set(name, { ...known, name, key: o.key });
-        continue;
-      }
+      if (known && known.etag === o.etag && known.size === o.size) out.set(name, { ...known, name, key: o.key });
+      else unknown.push(o);
+    }
+    // Objects never seen before (other tools', or ours before the cache was written): a few at a time.
+    await inParallel(unknown, DESCRIBE_WIDTH, async (o) => {
       const described = await this.describe(o).catch((err) => {
-        this.skip(name, (err as Error).message);
+        this.skip(o.key.slice(this.prefix.length), (err as Error).message);
         return null;
       });
-      if (described) out.set(name, described);
-    }
+      if (described) out.set(described.name, described);
+    });
     return out;
   }
 
@@ -521,6 +524,13 @@ export function publicEntry({ name, size, sha256, createdAt }: PackageEntry): Pa
 
 export function checkDocumentKey(key: string): void {
   if (!/^[a-z][a-z0-9-]*\.json$/.test(key)) throw new Error(`not a document key: ${key}`);
+}
+
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
 }
 
 function replicaOf(key: string, staging: string): string {
