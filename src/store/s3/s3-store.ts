@@ -65,13 +65,13 @@ export interface S3StoreOptions {
  * those bytes with If-Match, and fails rather than serve other bytes.
  */
 class S3Reader implements PackageReader {
-  private pinned: Response | null;
+  private pinned: Response | null; // null: every read asks for its range with If-Match
   constructor(
     readonly entry: PackageEntry,
     private readonly client: S3Client,
     private readonly key: string,
     private readonly etag: string,
-    pinned: Response,
+    pinned: Response | null,
     redirectSeconds: number,
   ) {
     this.pinned = pinned;
@@ -205,8 +205,13 @@ export class S3Store implements PackageStore {
     for (let attempt = 0; attempt < 3; attempt++) {
       const entry = this.index.get(name);
       if (!entry) return undefined;
-      const response = await this.client.get(entry.key, { ifMatch: entry.etag }).catch((err) => Promise.reject(translateS3(err, this.client.settings.bucket)));
-      if (response) return new S3Reader(publicEntry(entry), this.client, entry.key, entry.etag, response, this.opts.redirectSeconds ?? 0);
+      const redirect = this.opts.redirectSeconds ?? 0;
+      // Downloads that are redirected never read through the server: a HEAD checks the bytes are still these.
+      const response = await (redirect > 0
+        ? this.client.head(entry.key).then((h) => (h && h.etag === entry.etag ? null : false))
+        : this.client.get(entry.key, { ifMatch: entry.etag }).then((r) => r ?? false)
+      ).catch((err) => Promise.reject(translateS3(err, this.client.settings.bucket)));
+      if (response !== false) return new S3Reader(publicEntry(entry), this.client, entry.key, entry.etag, response, redirect);
       // Gone or replaced behind our back: never serve a digest for other bytes.
       await this.recheck(entry);
     }
