@@ -10,7 +10,6 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import t, { type Test } from "tap";
-import { S3Client } from "../src/store/s3/client.js";
 import { sha256, upload } from "./helpers/http.js";
 import { keysUnder, s3Env, testPrefix } from "./helpers/object-storage.js";
 import { ROOT, serverFor, startServer, type RunningServer } from "./helpers/server.js";
@@ -72,7 +71,7 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
     t.comment(`skipped: no PostgreSQL: ${db}`);
     return;
   }
-  const client = new S3Client(s3.settings);
+  const { client } = s3;
   const prefix = testPrefix(t, client);
   const env = { ...s3.env, STORAGE_BACKEND: "s3", S3_PREFIX: prefix, DATABASE_URL: db.url, INDEX_REFRESH_INTERVAL: String(REFRESH_S), MAX_PACKAGES: "0" };
   const start = (extra: Record<string, string> = {}) => serverFor(t, { env: { ...env, ...extra } });
@@ -156,6 +155,18 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
       t.ok((await within(REFRESH_S * 1500, async () => !(await names(r)).includes("by-hand.zip"))) >= 0, `vanishes from ${r.url}`);
       t.equal((await fetch(`${r.url}/assets/by-hand.zip`)).status, 404, "and is never served");
     }
+  });
+
+  await t.test("a name whose object vanished is never served, even before the next listing", async (t) => {
+    const before = new Set(await keysUnder(client, prefix));
+    t.equal((await upload(a, "vanishing.zip", randomBytes(5000))).status, 200);
+    const key = (await keysUnder(client, prefix)).find((k) => k.startsWith(".objects/") && !before.has(k))!;
+    t.ok(key, "its object is in the bucket");
+    t.ok((await within(1000, async () => (await names(b)).includes("vanishing.zip"))) >= 0);
+    await client.delete(prefix + key);
+    const res = await fetch(`${b.url}/assets/vanishing.zip`);
+    t.equal(res.status, 404, "404 at once: never a digest for bytes that are gone");
+    for (const r of replicas) t.ok((await within(1000, async () => !(await names(r)).includes("vanishing.zip"))) >= 0, `and unlisted on ${r.url}`);
   });
 
   await t.test("concurrent retention on all three removes exactly the right set", async (t) => {

@@ -7,8 +7,6 @@ import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import t, { type Test } from "tap";
-import { S3Client } from "../src/store/s3/client.js";
-import { S3Store } from "../src/store/s3/s3-store.js";
 import { namespacePrefix } from "../src/store/index.js";
 import { keysUnder, s3Env, testPrefix } from "./helpers/object-storage.js";
 import { runUntilExit, serverFor } from "./helpers/server.js";
@@ -21,7 +19,8 @@ if (typeof env === "string") {
   t.comment(`skipped: no S3 server: ${env}`);
   t.pass("skipped");
 } else {
-  const client = new S3Client(env.settings);
+  const { client } = env;
+  const { S3Store } = await import("../src/store/s3/s3-store.js");
   const REFRESH_MS = 200;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

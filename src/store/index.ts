@@ -3,8 +3,6 @@
 
 import { FsStore } from "./fs/fs-store.js";
 import type { PackageStore } from "./contract.js";
-import { S3Client } from "./s3/client.js";
-import { S3Store } from "./s3/s3-store.js";
 import type { S3Config } from "../config.js";
 
 export type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "./contract.js";
@@ -35,6 +33,8 @@ export async function openStore(opts: StoreOptions): Promise<PackageStore> {
     if (namespace.length > 0) throw new Error("the filesystem backend keeps one repository per storage directory");
     return FsStore.open(opts.storagePath, { log: opts.log });
   }
+  // Loaded only when chosen: a server on a directory never loads the object-storage code.
+  const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);
   const s3 = opts.s3!;
   const client = new S3Client(s3);
   const storeOpts = {

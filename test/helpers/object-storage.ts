@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import type { Test } from "tap";
-import { S3Client, type S3Settings } from "../../src/store/s3/client.js";
+import type { S3Client, S3Settings } from "../../src/store/s3/client.js";
 import { ROOT } from "./server.js";
 
 const run = promisify(execFile);
@@ -18,6 +18,7 @@ const SHARED = join(ROOT, "..", "shared");
 
 export interface S3Env {
   settings: S3Settings;
+  client: S3Client;
   /** The variables for a server process (without S3_PREFIX). */
   env: Record<string, string>;
 }
@@ -50,8 +51,11 @@ export function s3Env(): Promise<S3Env | string> {
       secretAccessKey: vars.S3_SECRET_ACCESS_KEY!,
       forcePathStyle: (vars.S3_FORCE_PATH_STYLE ?? "true") === "true",
     };
+    // Imported only when there is a server: without one, the test process never loads the S3 code.
+    const { S3Client } = await import("../../src/store/s3/client.js");
+    const client = new S3Client(settings);
     try {
-      await new S3Client(settings).headBucket();
+      await client.headBucket();
     } catch (err) {
       return `the S3 server at ${settings.endpoint} does not answer: ${(err as Error).message}`;
     }
@@ -63,7 +67,7 @@ export function s3Env(): Promise<S3Env | string> {
       S3_SECRET_ACCESS_KEY: settings.secretAccessKey,
       S3_FORCE_PATH_STYLE: String(settings.forcePathStyle),
     };
-    return { settings, env };
+    return { settings, client, env };
   })();
   return s3;
 }
@@ -86,7 +90,7 @@ export async function emptyPrefix(client: S3Client, prefix: string): Promise<voi
 export async function emptyPrefixOfServer(storage: string): Promise<void> {
   const env = await s3Env();
   if (typeof env === "string") return;
-  await emptyPrefix(new S3Client(env.settings), `e2e/${basename(storage)}/`);
+  await emptyPrefix(env.client, `e2e/${basename(storage)}/`);
 }
 
 /** Every key under a prefix. */

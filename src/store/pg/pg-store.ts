@@ -235,6 +235,7 @@ export class PgS3Store extends S3Store {
     const removed = await this.db(() =>
       this.sql.begin(async (tx) => {
         const rows = await tx<{ object_key: string }[]>`delete from rs_packages where store = ${this.storeId} and name = ${name} returning object_key`;
+        await tx`delete from rs_downloads where store = ${this.storeId} and name = ${name}`;
         if (rows.length > 0) await tx`select pg_notify(${CHANNEL}, ${this.notice(name)})`;
         return rows[0]?.object_key ?? null;
       }),
@@ -259,6 +260,7 @@ export class PgS3Store extends S3Store {
         const gone = rows.filter((r) => chosen.has(r.name));
         for (const r of gone) {
           await tx`delete from rs_packages where store = ${this.storeId} and name = ${r.name}`;
+          await tx`delete from rs_downloads where store = ${this.storeId} and name = ${r.name}`;
           await tx`select pg_notify(${CHANNEL}, ${this.notice(r.name)})`;
         }
         return gone;

@@ -173,7 +173,23 @@ export class S3Store implements PackageStore {
   protected startTimer(): void {
     // Half the interval, so an index is never older than the interval when a read wants it.
     const every = Math.max(50, this.opts.refreshIntervalMs / 2);
-    this.timer = setInterval(() => void this.refresh().catch((err) => this.log(`index refresh failed: ${(err as Error).message}`)), every);
+    let failing = "";
+    this.timer = setInterval(
+      () =>
+        void this.refresh().then(
+          () => {
+            if (failing) this.log("index refresh works again");
+            failing = "";
+          },
+          (err) => {
+            // Logged when the reason changes, not every few seconds while the storage is away.
+            const why = (err as Error).message;
+            if (why !== failing) this.log(`index refresh failed (serving the last index): ${why}`);
+            failing = why;
+          },
+        ),
+      every,
+    );
     (this.timer as { unref?: () => void }).unref?.();
   }
 
