@@ -39,7 +39,10 @@ async function s3Problem() {
 /** Why PostgreSQL cannot be run (the replica tests start their own cluster), or null. */
 async function pgProblem() {
   const port = await new Promise((done) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => srv.close(() => done(srv.address().port)));
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => done(port));
+    });
   });
   const probe = { PG_STATE_DIR: `/tmp/rs-pg-probe-${randomUUID().slice(0, 8)}`, PG_PORT: String(port) };
   try {
