@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Release Server image: TypeScript compiled in a build stage, production
 # dependencies installed in their own stage, and a distroless runtime holding
-# only dist/, production node_modules, package.json and openapi.yaml.
+# only dist/, production node_modules, package.json, openapi.yaml and static/
+# (the pages' stylesheet and scripts).
 # test/image.e2e.test.ts lays this file's COPY lines out on disk and runs the
 # end-to-end smoke test against the result, so keep COPY sources explicit.
 
@@ -32,6 +33,7 @@ ENV NODE_ENV=production \
     PORT=8000 \
     REQUIRE_AUTH_TOKEN=true
 COPY package.json openapi.yaml ./
+COPY static ./static
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build --chown=nonroot:nonroot /app/data /data

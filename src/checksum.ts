@@ -11,7 +11,8 @@ import { HttpError } from "./http.js";
  */
 export function expectedSha256(headers: Headers, { raw, formField }: { raw: boolean; formField?: string }): string | null {
   const stated: { from: string; value: string }[] = [];
-  if (formField !== undefined) stated.push({ from: 'the "sha256" form field', value: parsePlain(formField, "sha256 form field") });
+  // An empty field states nothing: HTML forms and Swagger UI's "Try it out" send optional fields blank.
+  if (formField !== undefined && formField.trim() !== "") stated.push({ from: 'the "sha256" form field', value: parsePlain(formField, "sha256 form field") });
   const header = headers.get("x-checksum-sha256");
   if (header !== null) stated.push({ from: "X-Checksum-Sha256", value: parsePlain(header, "X-Checksum-Sha256 header") });
   for (const name of raw ? ["repr-digest", "content-digest"] : []) {

@@ -20,6 +20,8 @@ export interface Config {
   maxUploadSize: number; // bytes
   shutdownTimeout: number; // seconds
   trustProxy: boolean;
+  /** Server processes sharing the port (node:cluster); 1 serves from this process. */
+  workers: number;
   configPath: string;
   storageBackend: "fs" | "s3";
   /** Object storage settings; null with the filesystem backend. */
@@ -60,6 +62,7 @@ export const SETTINGS = [
   "MAX_UPLOAD_SIZE",
   "SHUTDOWN_TIMEOUT",
   "TRUST_PROXY",
+  "WORKERS",
   "STORAGE_BACKEND",
   "S3_ENDPOINT",
   "S3_REGION",
@@ -85,6 +88,7 @@ export const DEFAULTS = {
   MAX_UPLOAD_SIZE: "1GiB",
   SHUTDOWN_TIMEOUT: "25",
   TRUST_PROXY: "false",
+  WORKERS: "1",
   REQUIRE_AUTH_TOKEN: "false",
   CONFIG_PATH: "config.yaml",
   STORAGE_BACKEND: "fs",
@@ -135,6 +139,7 @@ export function parseConfig(src: Sources): Config {
     maxUploadSize: parseSize(get("MAX_UPLOAD_SIZE")),
     shutdownTimeout: parseSeconds(get("SHUTDOWN_TIMEOUT")),
     trustProxy: parseBoolean(get("TRUST_PROXY")),
+    workers: parseInteger(get("WORKERS"), 1, 64),
     configPath: src.configPath,
     ...parseStorageBackend(given, get, src),
   };

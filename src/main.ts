@@ -4,6 +4,7 @@
 import process from "node:process";
 import type { Serve } from "./adapters/types.js";
 import { createApp } from "./app.js";
+import { isWorker, runPrimary, sharedCounts, sharedStore } from "./cluster.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
 import { detectRuntime } from "./runtime.js";
@@ -25,11 +26,29 @@ async function loadConfigOrExit(): Promise<Config> {
 
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
-  const storage = await openStoreOrExit(config);
-  const downloads = await DownloadCounts.open(storage, {
-    liveNames: async () => (await storage.list()).map((p) => p.name),
-    log,
-  });
+  const runtime = detectRuntime();
+  const workers = runtime === "node" ? config.workers : 1;
+  if (config.workers > 1 && runtime !== "node") log(`WORKERS=${config.workers} is for Node (node:cluster); under ${runtime} one process serves`);
+  if (workers > 1 && !isWorker()) {
+    // The workers read the configuration again: a generated token must be the same in all of them.
+    process.env.AUTH_TOKEN = config.authToken;
+    if (config.authTokenSource === "generated") log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
+    log(`starting ${workers} workers (storage ${describeStorage(config)})`);
+    await runPrimary({ workers, store: await openStoreOrExit(config, true), log });
+    log("stopped");
+    process.exit(0);
+  }
+  // Workers leave the sweep of leftover uploads to the primary: a sibling's upload is no leftover.
+  const opened = await openStoreOrExit(config, !isWorker());
+  const storage = isWorker() ? sharedStore(opened) : opened;
+  let invalidate = () => {};
+  const downloads = isWorker()
+    ? sharedCounts(() => invalidate())
+    : await DownloadCounts.open(storage, {
+        onSaved: () => invalidate(),
+        liveNames: async () => (await storage.list()).map((p) => p.name),
+        log,
+      });
   const app = createApp({
     config,
     storage,
@@ -37,7 +56,7 @@ async function main(): Promise<void> {
     onDownloadComplete: (entry) => downloads.record(entry),
     downloadCount: (entry) => downloads.count(entry),
   });
-  const runtime = detectRuntime();
+  invalidate = () => app.invalidate();
   const { serve } = (await import(`./adapters/${runtime}.js`)) as { serve: Serve };
   const server = await serve(app, {
     host: config.host,
@@ -49,7 +68,7 @@ async function main(): Promise<void> {
     return process.exit(1);
   });
   log(`listening on ${server.url} (runtime ${runtime}, storage ${describeStorage(config)})`);
-  if (config.authTokenSource === "generated") {
+  if (config.authTokenSource === "generated" && !isWorker()) {
     // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
     log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
   }
@@ -66,7 +85,7 @@ async function main(): Promise<void> {
       // Cut-off uploads remove their temp files as they fail; give them a moment to do so.
       await Promise.race([app.idle(), sleep(5000)]);
     }
-    await downloads.flush();
+    if (downloads instanceof DownloadCounts) await downloads.flush(); // a worker's are the primary's to save
     await storage.close();
     log("stopped");
     process.exit(0);
@@ -76,11 +95,12 @@ async function main(): Promise<void> {
 }
 
 /** A bucket, credentials, endpoint or database that cannot be used stops startup with one line. */
-async function openStoreOrExit(config: Config): Promise<PackageStore> {
+async function openStoreOrExit(config: Config, sweep: boolean): Promise<PackageStore> {
   try {
     return await openStore({
       storagePath: config.storagePath,
       log,
+      sweep,
       backend: config.storageBackend,
       s3: config.s3,
       indexRefreshInterval: config.indexRefreshInterval,

@@ -35,6 +35,8 @@ t.test("the accepted forms all give lower-case hex", async (t) => {
   t.equal(expectedSha256(headers({ "x-checksum-sha256": B64 }), { raw: true }), HEX);
   t.equal(expectedSha256(headers({ "x-checksum-sha256": B64URL }), { raw: true }), HEX, "base64url");
   t.equal(expectedSha256(headers({}), { raw: true, formField: ` ${HEX} ` }), HEX, "the form field");
+  t.equal(expectedSha256(headers({}), { raw: false, formField: "" }), null, "an empty form field states nothing (HTML forms, Swagger UI send them)");
+  t.equal(expectedSha256(headers({}), { raw: false, formField: "  " }), null);
   t.equal(expectedSha256(headers({ "repr-digest": `sha-256=:${B64}:` }), { raw: true }), HEX);
   t.equal(expectedSha256(headers({ "content-digest": `sha-512=:${Buffer.alloc(64).toString("base64")}:, sha-256=:${B64}:` }), { raw: true }), HEX);
 });

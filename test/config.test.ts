@@ -43,6 +43,7 @@ t.test("defaults when nothing is configured", async (t) => {
     maxUploadSize: 2 ** 30,
     shutdownTimeout: 25,
     trustProxy: false,
+    workers: 1,
     configPath: "config.yaml",
     storageBackend: "fs",
     s3: null,
@@ -94,6 +95,7 @@ t.test("the YAML file holds the same keys in snake_case", async (t) => {
       "max_upload_size: 500M",
       "shutdown_timeout: 5",
       "trust_proxy: yes",
+      "workers: 2",
       "auth_token: from-yaml",
     ].join("\n"),
   );
@@ -106,6 +108,7 @@ t.test("the YAML file holds the same keys in snake_case", async (t) => {
     maxUploadSize: 500 * 2 ** 20,
     shutdownTimeout: 5,
     trustProxy: true,
+    workers: 2,
     authToken: "from-yaml",
     authTokenSource: "auth_token",
   });
@@ -178,6 +181,8 @@ t.test("booleans", async (t) => {
   for (const v of ["true", "1", "yes", "on", "TRUE"]) t.equal(parse({ TRUST_PROXY: v }).trustProxy, true, v);
   for (const v of ["false", "0", "no", "off"]) t.equal(parse({ TRUST_PROXY: v }).trustProxy, false, v);
   rejects(t, "TRUST_PROXY", "maybe", { TRUST_PROXY: "maybe" });
+  rejects(t, "WORKERS", "0", { WORKERS: "0" });
+  rejects(t, "WORKERS", "many", { WORKERS: "many" });
   t.equal(parse({}, "trust_proxy: true\n").trustProxy, true, "a YAML boolean");
 });
 

@@ -9,7 +9,7 @@ import { ROOT } from "./helpers/server.js";
 
 // The older API (upload, list, latest, download, delete, retention), the specify client, shutdown,
 // a 200 MB upload with bounded memory (multipart),
-// and the release API under Node, Bun and Deno.
+// the release API under Node, Bun and Deno, and WORKERS (node:cluster) sharing one bucket.
 const FILES = [
   "test/api.e2e.test.ts",
   "test/downloads.e2e.test.ts",
@@ -19,6 +19,7 @@ const FILES = [
   "test/lifecycle.e2e.test.ts",
   "test/big-upload.e2e.test.ts",
   "test/releases-runtimes.e2e.test.ts",
+  "test/workers.e2e.test.ts",
 ];
 
 const env = await s3Env();

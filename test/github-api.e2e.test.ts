@@ -246,10 +246,10 @@ t.test("the release page escapes what users control", async (t) => {
   t.notMatch(html, /<img/);
   t.match(html, />&#60;img src=x onerror=alert\(1\)&#62;%22&#39;\.zip<\/a>/, "FormData sends the quote as %22");
   const latestPage = await (await fetch(latest.html_url)).text();
-  t.match(latestPage, /<h1>Latest: v1\.0\.0-rc\.1 <small>\(prerelease\)<\/small><\/h1>/, "the latest view's page");
-  t.match(latestPage, /2 packages\./);
+  t.match(latestPage, /<h1 class="tag"><a href="\/releases\/tag\/latest">Latest: v1\.0\.0-rc\.1<\/a><\/h1> <span class="badge pre">Pre-release<\/span>/, "the latest view's page");
+  t.match(latestPage, /2 assets/);
   const rc = await fetch(`${server.url}/releases/tag/v1.0.0-rc.1`);
-  t.match(await rc.text(), /<h1>v1\.0\.0-rc\.1 <small>\(prerelease\)<\/small><\/h1>/);
+  t.match(await rc.text(), /<h1 class="tag"><a href="\/releases\/tag\/v1\.0\.0-rc\.1">v1\.0\.0-rc\.1<\/a><\/h1> <span class="badge latest">Latest<\/span> <span class="badge pre">Pre-release<\/span>/);
 });
 
 /** fetch() may not set Host; node:http can. */

@@ -59,6 +59,11 @@ async function smoke(url: string): Promise<string[]> {
   expect(del.status === 204, `delete: ${del.status}`);
   const openapi = await fetch(`${url}/openapi.yaml`);
   expect(openapi.status === 200 && (await openapi.text()).startsWith("openapi:"), `GET /openapi.yaml: ${openapi.status}`);
+  // The pages' files and Swagger UI come from the image itself.
+  for (const path of ["/static/app.css", "/static/app.js", "/static/docs.js", "/static/swagger-ui/swagger-ui-bundle.js"]) {
+    const res = await fetch(`${url}${path}`);
+    expect(res.status === 200 && (await res.arrayBuffer()).byteLength > 0, `GET ${path}: ${res.status}`);
+  }
   return problems;
 }
 
@@ -73,10 +78,10 @@ t.test("the runtime stage is distroless, non-root, with the documented settings"
 
 t.test("the image holds only the runtime files", async (t) => {
   const { readdir } = await import("node:fs/promises");
-  t.same((await readdir(join(image.root, image.workdir))).sort(), ["dist", "node_modules", "openapi.yaml", "package.json"]);
+  t.same((await readdir(join(image.root, image.workdir))).sort(), ["dist", "node_modules", "openapi.yaml", "package.json", "static"]);
   const modules = await readdir(join(image.root, image.workdir, "node_modules"));
-  t.ok(modules.includes("busboy") && modules.includes("yaml"), "production dependencies installed");
-  for (const dev of ["typescript", "tap", "c8", "bun", "deno", "@types"]) t.notOk(modules.includes(dev), `no dev dependency ${dev}`);
+  for (const dep of ["busboy", "yaml", "markdown-it", "swagger-ui-dist"]) t.ok(modules.includes(dep), `production dependency ${dep} installed`);
+  for (const dev of ["typescript", "tap", "c8", "bun", "deno", "@types", "playwright-core", "openapi-backend"]) t.notOk(modules.includes(dev), `no dev dependency ${dev}`);
   t.notOk((await readdir(join(image.root, image.workdir, "dist"))).some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no sources");
   t.same(await readdir(join(image.root, image.env.STORAGE_PATH)), [], "an empty /data for the volume");
   t.match(dockerfile, /^COPY --from=build --chown=nonroot:nonroot \S+ \/data$/m, "owned by the non-root user, so a fresh volume is writable");
@@ -87,13 +92,13 @@ t.test(".dockerignore keeps tests, docs and local data out of the build context"
   for (const p of ["test/smoke.e2e.test.ts", "README.md", "chart/README.md", "data/x.zip", "node_modules/yaml/package.json", "dist/main.js", ".git/HEAD", "coverage/lcov.info", "config.yaml", ".env"]) {
     t.ok(ignored(p), `${p} is left out`);
   }
-  for (const p of ["src/main.ts", "src/routes/openapi.ts", "package.json", "package-lock.json", "tsconfig.json", "openapi.yaml"]) {
+  for (const p of ["src/main.ts", "src/routes/openapi.ts", "package.json", "package-lock.json", "tsconfig.json", "openapi.yaml", "static/app.js"]) {
     t.notOk(ignored(p), `${p} is sent`);
   }
 });
 
-t.test("the README's Docker and Compose examples match the image", async (t) => {
-  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+t.test("the documented Docker and Compose examples match the image", async (t) => {
+  const readme = await readFile(join(ROOT, "docs", "operations-and-deployment.md"), "utf8");
   const port = image.expose[0];
   const volume = image.volumes[0];
   const run = /```bash\n(docker build[^]*?)```/.exec(readme)?.[1] ?? "";

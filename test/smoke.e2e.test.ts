@@ -1,5 +1,6 @@
 // The end-to-end smoke: upload, list, latest, download, delete, run unchanged
-// against the server under Node, Bun and Deno (both installed from npm).
+// against the server under Node, Bun and Deno (both installed from npm), and
+// the pages' own files.
 
 import { createHash, randomBytes } from "node:crypto";
 import t from "tap";
@@ -29,4 +30,13 @@ for (const runtime of ["node", "bun", "deno"] as const) t.test(`smoke on ${runti
   const del = await fetch(`${server.url}/packages/${name}`, { method: "DELETE", headers: server.auth });
   t.equal(del.status, 204);
   t.equal((await fetch(`${server.url}/assets/${name}`)).status, 404);
+
+  // The pages, with their files and Swagger UI's, work on every runtime.
+  const home = await fetch(`${server.url}/`, { headers: { accept: "text/html" } });
+  t.match(await home.text(), /No releases yet/);
+  for (const path of ["/static/app.js", "/static/swagger-ui/swagger-ui.css"]) {
+    const res = await fetch(`${server.url}${path}`);
+    t.equal(res.status, 200, path);
+    t.ok((await res.arrayBuffer()).byteLength > 1000, `${path} has its bytes`);
+  }
 });

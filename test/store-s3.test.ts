@@ -73,10 +73,13 @@ if (typeof env === "string") {
     t.equal(res.headers.get("etag"), `"${hex}"`);
     t.equal(res.headers.get("repr-digest"), `sha-256=:${Buffer.from(hex, "hex").toString("base64")}:`);
     t.match(res.headers.get("location"), /X-Amz-Expires=300.*X-Amz-Signature=|X-Amz-Signature=.*X-Amz-Expires=300/, "presigned for 5 minutes");
-    const followed = await fetch(`${server.url}/assets/r.zip`);
+    // Followed by hand: what the object storage answers is not ours to check against openapi.yaml.
+    const followed = await fetch(res.headers.get("location")!);
     t.ok(Buffer.from(await followed.arrayBuffer()).equals(bytes), "following it gives the bytes");
-    const ranged = await fetch(`${server.url}/assets/r.zip`, { headers: { range: "bytes=10-19" } });
-    t.equal(ranged.status, 206, "a range is honoured by the object storage");
+    const rangedRedirect = await fetch(`${server.url}/assets/r.zip`, { headers: { range: "bytes=10-19" }, redirect: "manual" });
+    t.equal(rangedRedirect.status, 302, "a ranged GET is redirected too");
+    const ranged = await fetch(rangedRedirect.headers.get("location")!, { headers: { range: "bytes=10-19" } });
+    t.equal(ranged.status, 206, "and the range is honoured by the object storage");
     t.ok(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(10, 20)));
     const head = await fetch(`${server.url}/assets/r.zip`, { method: "HEAD", redirect: "manual" });
     t.equal(head.status, 200, "HEAD is answered by the server itself");

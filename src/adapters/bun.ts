@@ -1,5 +1,6 @@
 // Bun.serve speaks Request/Response natively; this only maps options and shutdown.
 
+import { withKeptBody } from "../response-cache.js";
 import type { Serve } from "./types.js";
 
 interface BunServer {
@@ -22,7 +23,7 @@ export const serve: Serve = async (app, { host, port, maxBodyBytes }) => {
     port,
     maxRequestBodySize: maxBodyBytes,
     idleTimeout: 120, // seconds; the default (10) cuts off slow clients mid-transfer
-    fetch: (request) => app.fetch(request),
+    fetch: async (request) => withKeptBody(await app.fetch(request)),
   });
   return {
     url: server.url.href.replace(/\/$/, ""),

@@ -1,5 +1,6 @@
 // Deno.serve speaks Request/Response natively; this only maps options and shutdown.
 
+import { withKeptBody } from "../response-cache.js";
 import type { Serve } from "./types.js";
 
 interface DenoServer {
@@ -23,7 +24,7 @@ export const serve: Serve = async (app, { host, port }) => {
       signal: abort.signal,
       onListen: ({ hostname, port }) => listening(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
     },
-    (request) => app.fetch(request),
+    async (request) => withKeptBody(await app.fetch(request)),
   );
   return { url: await url, close: () => server.shutdown(), forceClose: () => abort.abort() };
 };

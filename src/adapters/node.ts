@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { App } from "../app.js";
 import { packageBodyOf, type PackageBody } from "../package-body.js";
+import { cachedAnswerOf } from "../response-cache.js";
 import type { Serve } from "./types.js";
 import { toRequest } from "./_node/request.js";
 
@@ -121,6 +122,11 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     headers[key] = value;
   });
   res.writeHead(response.status, headers);
+  const kept = cachedAnswerOf(response);
+  if (kept) {
+    res.end(kept.body); // an answer kept by the response cache: its bytes as they are
+    return;
+  }
   const pkg = packageBodyOf(response);
   if (req.method === "HEAD" || !response.body) {
     if (pkg) await pkg.reader.close();

@@ -9,12 +9,13 @@ import { packageResponse } from "../package-body.js";
 import { contentDisposition, HttpError, json } from "../http.js";
 import { SIDECAR_SUFFIX } from "../names.js";
 import { evaluateRange } from "../range.js";
+import { dependsOnIndex } from "../response-cache.js";
 import type { PackageEntry, PackageReader } from "../store/index.js";
 import { requireValidName } from "./packages.js";
 
 /** GET and HEAD /assets/{name}; /assets/{name}.sha256 is its checksum in `sha256sum` format. */
 export function downloadAsset(deps: Deps): Handler {
-  return async ({ request, params }) => {
+  return dependsOnIndex(async ({ request, params }) => {
     const name = params.name;
     if (name.endsWith(SIDECAR_SUFFIX)) {
       const packageName = requireValidName(name.slice(0, -SIDECAR_SUFFIX.length));
@@ -23,7 +24,7 @@ export function downloadAsset(deps: Deps): Handler {
       return checksumResponse(request, [entry], `"${entry.sha256}.sha256"`);
     }
     return serveAsset(deps, request, requireValidName(name));
-  };
+  });
 }
 
 /** Answers a GET or HEAD for a package's bytes; shared by /assets and the release API. */

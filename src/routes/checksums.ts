@@ -9,6 +9,7 @@ import { HttpError } from "../http.js";
 import { releaseModel, type Release } from "../releases.js";
 import { checksumResponse, serveAsset } from "./assets.js";
 import type { RouteSpec } from "./releases.js";
+import { dependsOnIndex } from "../response-cache.js";
 
 const SUMS_FILE = "SHA256SUMS";
 
@@ -22,14 +23,14 @@ export function checksumRoutes(deps: Deps): RouteSpec[] {
 }
 
 function releaseDownload(deps: Deps): Handler {
-  return async ({ request, params }) => {
+  return dependsOnIndex(async ({ request, params }) => {
     const release = releaseModel(await deps.storage.list()).byTag(params.tag);
     if (!release) throw new HttpError(404, `no release tagged "${params.tag}"; see /releases for the list`);
     if (params.name === SUMS_FILE) return sums(request, release);
     const entry = release.packages.find((p) => p.name === params.name);
     if (!entry) throw new HttpError(404, `the release "${release.tag}" has no asset named "${params.name}"`);
     return serveAsset(deps, request, entry.name);
-  };
+  });
 }
 
 function sums(request: Request, release: Release): Response {

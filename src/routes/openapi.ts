@@ -1,13 +1,12 @@
-// The API description: /openapi.yaml as shipped beside dist/, and /docs, the
-// same contract as a page for people (the older server's /docs).
+// The API description: /openapi.yaml as shipped beside dist/, the same as JSON
+// at /openapi.json, and /docs, Swagger UI over it (the older server had it
+// there too), whose "Try it out" calls this server.
 
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import type { Handler } from "../context.js";
-import { HTML_HEADERS, htmlPage } from "../html.js";
-import { escapeHtml, HttpError } from "../http.js";
-
-const METHODS = ["get", "head", "put", "post", "delete"];
+import { HttpError, json } from "../http.js";
+import { HTML_HEADERS, page } from "../views/layout.js";
 
 /** Reads openapi.yaml once, at the first request that needs it. */
 function documentLoader(): () => Promise<string> {
@@ -21,41 +20,22 @@ function documentLoader(): () => Promise<string> {
   };
 }
 
-export function openapiRoutes(): { yaml: Handler; docs: Handler } {
+export function openapiRoutes(): { yaml: Handler; json: Handler; docs: Handler } {
   const load = documentLoader();
-  let page: string | null = null;
+  let asJson: unknown = null;
   return {
     yaml: async () => new Response(await load(), { headers: { "content-type": "application/yaml; charset=utf-8" } }),
-    docs: async () => {
-      page ??= renderDocs(parse(await load()));
-      return new Response(page, { headers: HTML_HEADERS });
-    },
+    json: async () => json((asJson ??= parse(await load()))),
+    docs: () => new Response(DOCS_PAGE, { headers: HTML_HEADERS }),
   };
 }
 
-interface Operation {
-  summary?: string;
-  description?: string;
-  security?: unknown[];
-}
-
-function renderDocs(doc: { info?: { title?: string; description?: string }; paths?: Record<string, Record<string, Operation>> }): string {
-  const rows: string[] = [];
-  for (const [path, item] of Object.entries(doc.paths ?? {})) {
-    for (const method of METHODS) {
-      const op = item[method];
-      if (!op) continue;
-      const auth = op.security?.length ? "token" : "";
-      rows.push(
-        `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(op.summary ?? "")}</td><td>${auth}</td></tr>`,
-      );
-    }
-  }
-  const intro = escapeHtml(doc.info?.description ?? "").replace(/\n/g, " ");
-  const table = `<table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Auth</th></tr></thead>\n<tbody>\n${rows.join("\n")}\n</tbody></table>`;
-  return htmlPage(
-    `${doc.info?.title ?? "API"}: API`,
-    "API",
-    `<p>${intro}</p>\n<p>The full contract, with every parameter, header and status code: <a href="openapi.yaml">openapi.yaml</a>.</p>\n${table}`,
-  );
-}
+// Swagger UI needs JavaScript; without it the page still links the contract.
+const DOCS_PAGE = page({
+  title: "Release Server API",
+  section: "docs",
+  head: '<link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">\n<link rel="stylesheet" href="/static/docs.css">\n<script src="/static/swagger-ui/swagger-ui-bundle.js" defer></script>\n<script src="/static/docs.js" defer></script>',
+  body: `<h1>API</h1>
+<p class="lead">Every route, parameter and answer of this server, from <a href="/openapi.yaml">openapi.yaml</a> (also as <a href="/openapi.json">JSON</a>). Reads are public; for uploads and deletes press <b>Authorize</b> and give the server's token, then <b>Try it out</b>.</p>
+<div id="swagger-ui"></div>`,
+});

@@ -1,16 +1,19 @@
 import { bearerAuth } from "../auth.js";
 import type { Deps, Handler } from "../context.js";
-import { HTML_HEADERS, renderPackageList } from "../html.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { nameProblem } from "../names.js";
 import { packageJson } from "../package-json.js";
 import { publicBaseUrl } from "../public-url.js";
+import { dependsOnIndex } from "../response-cache.js";
+import type { PackageEntry } from "../store/index.js";
+import { HTML_HEADERS } from "../views/layout.js";
+import { packagesPage } from "../views/pages.js";
 
 const FORMATS: Record<string, string> = { json: "application/json", html: "text/html" };
 
 /** GET /packages: JSON for programs, HTML for browsers; ?format= overrides Accept. */
 export function listPackages(deps: Deps): Handler {
-  return async ({ request, url }) => {
+  return dependsOnIndex(async ({ request, url }) => {
     const format = url.searchParams.get("format");
     if (format !== null && !(format in FORMATS)) {
       throw new HttpError(422, `format must be "json" or "html", not ${JSON.stringify(format)}`);
@@ -19,9 +22,10 @@ export function listPackages(deps: Deps): Handler {
     const packages = await deps.storage.list();
     const vary = { vary: "Accept" };
     if (type === "application/json") return json(packages.map(packageJson), 200, vary);
-    const page = renderPackageList(packages, publicBaseUrl(request, deps.config));
+    const ctx = { site: publicBaseUrl(request, deps.config), now: new Date(), downloads: (p: PackageEntry) => deps.downloadCount?.(p) ?? 0 };
+    const page = packagesPage(packages, ctx, Number(url.searchParams.get("page") ?? "1") || 1);
     return new Response(page, { headers: { ...vary, ...HTML_HEADERS } });
-  };
+  });
 }
 
 /** DELETE /packages/{name} and /assets/{name}: removes the package and its checksum. */

@@ -9,10 +9,10 @@ import type { Deps, Handler, RequestContext } from "../context.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { paginate } from "../paging.js";
 import { publicBaseUrl } from "../public-url.js";
-import { HTML_HEADERS } from "../html.js";
-import { renderReleasePage } from "../release-page.js";
+import { dependsOnIndex } from "../response-cache.js";
 import { assetJson, releaseJson, releaseModel, type Release, type ReleaseModel, type UrlBases } from "../releases.js";
 import { serveAsset } from "./assets.js";
+import { releasesHtml, wantsHtml } from "./pages.js";
 
 export const API_PREFIXES = ["", "/repos/:owner/:repo", "/api/v3/repos/:owner/:repo"] as const;
 
@@ -24,12 +24,11 @@ export type RouteSpec = [method: string, pattern: string, handler: Handler];
 export function releaseRoutes(deps: Deps): RouteSpec[] {
   const routes: RouteSpec[] = [
     ["GET", "/latest", github(`${DOCS}/releases#get-the-latest-release`, (ctx) => latest(deps, ctx, "", false))],
-    ["GET", "/releases/tag/:tag", releasePage(deps)],
   ];
   for (const prefix of API_PREFIXES) {
     const api = (ctx: RequestContext): UrlBases => urlBases(deps, ctx, prefix);
     routes.push(
-      ["GET", `${prefix}/releases`, github(`${DOCS}/releases#list-releases`, (ctx) => listReleases(deps, ctx, api(ctx)))],
+      ["GET", `${prefix}/releases`, github(`${DOCS}/releases#list-releases`, (ctx) => listReleases(deps, ctx, api(ctx), prefix === ""))],
       ["GET", `${prefix}/releases/latest`, github(`${DOCS}/releases#get-the-latest-release`, (ctx) => latest(deps, ctx, prefix, true))],
       ["GET", `${prefix}/releases/tags/:tag`, github(`${DOCS}/releases#get-a-release-by-tag-name`, (ctx) => releaseByTag(deps, ctx, api(ctx)))],
       ["GET", `${prefix}/releases/assets/:id`, github(`${DOCS}/assets#get-a-release-asset`, (ctx) => releaseAsset(deps, ctx, api(ctx)))],
@@ -42,7 +41,7 @@ export function releaseRoutes(deps: Deps): RouteSpec[] {
 
 /** Turns errors into GitHub's error shape for the routes GitHub clients call. */
 function github(documentationUrl: string, handler: Handler): Handler {
-  return async (ctx) => {
+  return dependsOnIndex(async (ctx) => {
     try {
       return await handler(ctx);
     } catch (err) {
@@ -50,7 +49,7 @@ function github(documentationUrl: string, handler: Handler): Handler {
       const message = err.status === 404 ? "Not Found" : err.detail;
       return json({ message, documentation_url: documentationUrl, status: String(err.status) }, err.status, err.headers);
     }
-  };
+  });
 }
 
 function urlBases(deps: Deps, { request, params }: RequestContext, prefix: string): UrlBases {
@@ -95,11 +94,18 @@ async function latest(deps: Deps, ctx: RequestContext, prefix: string, github: b
   return releaseResponse(deps, m.latest, urlBases(deps, ctx, prefix));
 }
 
-/** GET .../releases: highest version first, GitHub's paging. */
-async function listReleases(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
+/**
+ * GET .../releases: highest version first, GitHub's paging. At the root a
+ * browser (preferring text/html) gets the releases page instead; API clients
+ * (JSON, GitHub's media types, `*\/*`, no Accept) keep getting JSON.
+ */
+async function listReleases(deps: Deps, ctx: RequestContext, urls: UrlBases, negotiates: boolean): Promise<Response> {
+  if (negotiates && wantsHtml(ctx.request)) return releasesHtml(deps, ctx);
   const { releases } = await model(deps);
   const downloads = counts(deps);
-  return pagedJson(ctx, urls, releases, (r) => releaseJson(r, urls, downloads));
+  const response = pagedJson(ctx, urls, releases, (r) => releaseJson(r, urls, downloads));
+  if (negotiates) response.headers.set("vary", "Accept");
+  return response;
 }
 
 async function releaseByTag(deps: Deps, ctx: RequestContext, urls: UrlBases): Promise<Response> {
@@ -139,14 +145,4 @@ async function releaseAsset(deps: Deps, ctx: RequestContext, urls: UrlBases): Pr
       : json(assetJson(entry, urls, counts(deps)));
   response.headers.set("vary", "Accept");
   return response;
-}
-
-/** GET /releases/tag/{tag}: the page `html_url` points at, for people. */
-function releasePage(deps: Deps): Handler {
-  return async ({ request, params }) => {
-    const release = (await model(deps)).byTag(params.tag);
-    if (!release) throw new HttpError(404, `no release tagged "${params.tag}"; see /releases for the list`);
-    const site = publicBaseUrl(request, deps.config);
-    return new Response(renderReleasePage(release, site, counts(deps)), { headers: HTML_HEADERS });
-  };
 }

@@ -39,6 +39,8 @@ export interface PackageReader {
 export interface StoreHealth {
   readable: boolean;
   writable: boolean;
+  /** Every package the medium holds is in the index (false while digests found missing are computed). */
+  indexed: boolean;
   /** Why not, in words an operator can act on; absent when both are true. */
   detail?: string;
 }
@@ -80,6 +82,8 @@ export interface PackageStore {
    * through this store or behind its back (once noticed). Returns an unsubscribe.
    */
   onChange(listener: () => void): () => void;
+  /** Another process changed these names on the same medium: look at them again before the next answer. */
+  noteChanged(names: readonly string[]): void;
   close(): Promise<void>;
 
   /**

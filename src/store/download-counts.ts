@@ -27,6 +27,8 @@ export interface DownloadCountsOptions {
   /** The names that still exist, to drop counts of deleted packages when writing. */
   liveNames?: () => Promise<Iterable<string>>;
   log?: (message: string) => void;
+  /** Called after counts were saved: answers that show them may be rebuilt. */
+  onSaved?: () => void;
 }
 
 export class DownloadCounts {
@@ -80,6 +82,11 @@ export class DownloadCounts {
     return c && c.sha256 === entry.sha256 ? c.count : 0;
   }
 
+  /** Every count: name, sha256, total. */
+  snapshot(): [string, string, number][] {
+    return [...this.counts].map(([name, c]) => [name, c.sha256, c.count]);
+  }
+
   /** Counts one completed download; the write happens later, batched. */
   record(entry: PackageEntry): void {
     this.counts.set(entry.name, { sha256: entry.sha256, count: this.count(entry) + 1 });
@@ -116,6 +123,7 @@ export class DownloadCounts {
       }
       const packages = Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
       await this.documents.saveDocument(COUNTS_DOCUMENT, JSON.stringify({ version: 1, packages }, null, 1) + "\n");
+      this.opts.onSaved?.();
     } catch (err) {
       this.dirty = true; // try again with the next download or at shutdown
       this.opts.log?.(`download counts: could not save ${COUNTS_DOCUMENT}: ${(err as Error).message}`);

@@ -19,6 +19,8 @@ export interface StoreOptions {
   /** Seconds between listings of the bucket. */
   indexRefreshInterval?: number;
   databaseUrl?: string | null;
+  /** Remove leftover uploads at startup (default); a WORKERS worker leaves that to the primary. */
+  sweep?: boolean;
 }
 
 /** How long a redirected download's presigned URL stays valid. */
@@ -43,6 +45,7 @@ export async function openStore(opts: StoreOptions): Promise<PackageStore> {
     refreshIntervalMs: (opts.indexRefreshInterval ?? 30) * 1000,
     redirectSeconds: s3.redirectDownloads ? REDIRECT_SECONDS : 0,
     log: opts.log,
+    sweep: opts.sweep,
   };
   if (opts.databaseUrl) {
     const { PgS3Store } = await import("./pg/pg-store.js");

@@ -11,6 +11,7 @@ import type { Test } from "tap";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { unwatch, watchServer } from "./contract-watch.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const TOKEN = "test-token-0123456789";
@@ -33,6 +34,8 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Resident memory of the server process in bytes (from /proc). */
   rss(): Promise<number>;
+  /** Responses fetch() received from this server that break openapi.yaml, so far. */
+  contractProblems(): Promise<string[]>;
   auth: { authorization: string };
 }
 
@@ -97,6 +100,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       reject(new Error(`server exited with ${code ?? signal} before listening:\n${out}`));
     });
   });
+  // Every response a test fetches from this server is checked against openapi.yaml;
+  // stop() fails when one broke it, so no test can pass on an undocumented answer.
+  const contract = await watchServer(url);
   return {
     url,
     storage,
@@ -110,8 +116,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         await rm(storage, { recursive: true, force: true });
         if (S3_BACKEND) await (await import("./object-storage.js")).emptyPrefixOfServer(storage);
       }
+      const problems = await contract.settle();
+      unwatch(url);
+      if (problems.length) throw new Error(`responses that break openapi.yaml:\n${problems.join("\n")}`);
       return code;
     },
+    contractProblems: () => contract.settle(),
     async rss() {
       const { readFile } = await import("node:fs/promises");
       const status = await readFile(`/proc/${proc.pid}/status`, "utf8");

@@ -241,6 +241,6 @@ export function storeConformance(t: Test, fixture: FixtureFactory): void {
 
   t.test("health of a working store", async (t) => {
     const { store } = await fixture(t);
-    t.same(await store.health(), { readable: true, writable: true });
+    t.same(await store.health(), { readable: true, writable: true, indexed: true });
   });
 }

@@ -51,6 +51,9 @@ class FsStaged implements StagedUpload {
 }
 
 const READ_CHUNK = 512 * 1024;
+const SCAN_CONCURRENCY = 32;
+const INLINE_HASH_FILES = 64;
+const INLINE_HASH_BYTES = 64 * 1024 * 1024;
 const HEALTH_TTL_MS = 1000;
 
 class FsReader implements PackageReader {
@@ -93,7 +96,11 @@ export class FsStore implements PackageStore {
   private running = 0; // operations queued or under way
   private readonly listeners = new Set<() => void>();
   private readonly skipped = new Map<string, string>(); // entries not served, and why (logged once)
-  private healthCache: { at: number; dirState: string; health: StoreHealth } | null = null;
+  private healthCache: { at: number; dirState: string; health: Omit<StoreHealth, "indexed"> } | null = null;
+  private rescanAll = true; // the next scan stats every file, not only the ones the watcher named
+  private suspects = new Set<string>(); // names the watcher saw change
+  private readonly pending = new Map<string, Stats>(); // found without a trusted digest, waiting to be hashed
+  private hashing = false;
   private readonly log: (message: string) => void;
 
   private constructor(
@@ -133,6 +140,7 @@ export class FsStore implements PackageStore {
   async get(name: string): Promise<PackageEntry | undefined> {
     await this.refresh();
     const entry = this.index.get(name);
+    if (!entry) this.checkNotPending(name);
     return entry && publicEntry(entry);
   }
 
@@ -140,7 +148,10 @@ export class FsStore implements PackageStore {
     for (let attempt = 0; attempt < 3; attempt++) {
       await this.refresh();
       const entry = this.index.get(name);
-      if (!entry) return undefined;
+      if (!entry) {
+        this.checkNotPending(name);
+        return undefined;
+      }
       let handle: FileHandle;
       try {
         handle = await open(join(this.dir, name), "r");
@@ -242,6 +253,7 @@ export class FsStore implements PackageStore {
       }
       await syncDir(this.dir);
       const entry: Indexed = { name, sha256: own.sha256, createdAt: st.mtime, ...identityOf(st) };
+      this.pending.delete(name);
       this.index.set(name, entry);
       this.changed();
       return { entry: publicEntry(entry), replaced: existing !== null };
@@ -252,7 +264,7 @@ export class FsStore implements PackageStore {
     return this.exclusive(async () => {
       try {
         await this.rescanIfChanged();
-        if (!this.index.has(name)) return false;
+        if (!this.index.has(name) && !this.pending.delete(name)) return false;
         await rm(join(this.dir, name), { force: true });
         await rm(join(this.dir, name + SIDECAR_SUFFIX), { force: true });
       } catch (err) {
@@ -282,7 +294,7 @@ export class FsStore implements PackageStore {
     }
   }
 
-  async health(): Promise<StoreHealth> {
+  private async probeCached(): Promise<Omit<StoreHealth, "indexed">> {
     // A probe writes and fsyncs, so a healthy answer is reused for a moment;
     // a failing one, or one from before the directory changed, never is.
     const cached = this.healthCache;
@@ -292,13 +304,18 @@ export class FsStore implements PackageStore {
     return health;
   }
 
+  noteChanged(names: readonly string[]): void {
+    for (const name of names) this.suspects.add(name);
+    this.dirty = true;
+  }
+
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /** Reads the directory, then writes (and fsyncs) a byte: the only honest test of a full or read-only volume. */
-  private async probe(): Promise<StoreHealth> {
+  private async probe(): Promise<Omit<StoreHealth, "indexed">> {
     try {
       await readdir(this.dir);
     } catch (err) {
@@ -310,6 +327,17 @@ export class FsStore implements PackageStore {
       return { readable: true, writable: false, detail: reason(await translate(err, this.dir)) };
     }
     return { readable: true, writable: true };
+  }
+
+  async health(): Promise<StoreHealth> {
+    const state = await this.probeCached();
+    if (this.pending.size === 0) return { ...state, indexed: true };
+    const hashing = `${this.pending.size} packages found without a trusted checksum are being hashed`;
+    return { ...state, indexed: false, detail: state.detail ? `${state.detail}; ${hashing}` : hashing };
+  }
+
+  private checkNotPending(name: string): void {
+    if (this.pending.has(name)) throw new StorageUnavailableError(`the package "${name}" was found without a trusted checksum and is being hashed; try again shortly`);
   }
 
   private own(staged: StagedUpload): FsStaged {
@@ -361,11 +389,15 @@ export class FsStore implements PackageStore {
     this.watcher = null;
     this.watchedIno = ino;
     try {
-      this.watcher = watch(this.dir, { persistent: false }, () => {
+      this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => {
         this.dirty = true;
+        const name = filename?.toString();
+        if (!name) this.rescanAll = true;
+        else if (!name.startsWith(".")) this.suspects.add(name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
       });
       this.watcher.on("error", () => {
         this.dirty = true;
+        this.rescanAll = true;
       });
     } catch {
       // Without inotify the directory check still sees added and removed files, and opens see the rest.
@@ -379,8 +411,14 @@ export class FsStore implements PackageStore {
     } catch (err) {
       throw await translate(err, this.dir);
     }
+    // With a watcher, only names it reported (and names not yet indexed) need a
+    // stat; without one, or when it could not say which file changed, all do.
+    const everything = this.rescanAll || this.watcher === null;
+    const suspects = this.suspects;
+    this.rescanAll = false;
+    this.suspects = new Set();
     const seen = new Set<string>();
-    let changed = false;
+    const toCheck: string[] = [];
     for (const dirent of dirents) {
       const name = dirent.name;
       // Temp files and documents start with a dot; sidecars are read with their packages.
@@ -392,39 +430,103 @@ export class FsStore implements PackageStore {
         continue;
       }
       seen.add(name);
-      try {
-        const st = await stat(join(this.dir, name));
-        const known = this.index.get(name);
-        if (known && sameIdentity(known, identityOf(st))) continue;
-        const entry = await this.describe(name, st);
-        if (entry) this.index.set(name, entry);
-        else {
-          this.index.delete(name); // still being written: look again next time
-          this.dirty = true;
-        }
-        changed = true;
-      } catch (err) {
-        if (this.index.delete(name)) changed = true;
-        if (errnoOf(err) === "ENOENT") continue; // removed while we looked
-        this.skip(name, (err as Error).message);
-      }
+      if (everything || suspects.has(name) || (!this.index.has(name) && !this.pending.has(name))) toCheck.push(name);
     }
-    for (const name of this.index.keys()) {
-      if (!seen.has(name)) {
-        this.index.delete(name);
-        changed = true;
-      }
+    let changed = false;
+    const unhashed: [string, Stats][] = [];
+    await eachLimit(toCheck, SCAN_CONCURRENCY, async (name) => {
+      const outcome = await this.check(name);
+      if (outcome === "changed") changed = true;
+      else if (outcome !== "unchanged") unhashed.push(outcome);
+    });
+    for (const name of [...this.index.keys(), ...this.pending.keys()]) {
+      if (seen.has(name)) continue;
+      this.pending.delete(name);
+      if (this.index.delete(name)) changed = true;
     }
+    if (await this.hash(unhashed)) changed = true;
     if (changed) this.changed();
   }
 
-  /** The index entry of a file found on disk: from its sidecar when stamped for these bytes, else by hashing. */
+  /** Brings one name's entry up to date from a stat and its sidecar; the file and its stat when it must be hashed. */
+  private async check(name: string): Promise<"changed" | "unchanged" | [string, Stats]> {
+    const path = join(this.dir, name);
+    try {
+      const st = await stat(path);
+      const known = this.index.get(name);
+      if (known && sameIdentity(known, identityOf(st))) return "unchanged";
+      const trusted = await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
+      if (trusted) {
+        this.pending.delete(name);
+        this.index.set(name, { name, sha256: trusted, createdAt: st.mtime, ...identityOf(st) });
+        return "changed";
+      }
+      // Bytes without a trusted digest are not served until they are hashed.
+      return [name, st];
+    } catch (err) {
+      this.pending.delete(name);
+      const had = this.index.delete(name);
+      if (errnoOf(err) !== "ENOENT") this.skip(name, (err as Error).message); // ENOENT: removed while we looked
+      return had ? "changed" : "unchanged";
+    }
+  }
+
+  /**
+   * Hashes files found without a trusted digest. A few small ones are hashed
+   * before the scan returns, so a file copied in by hand is served on the next
+   * request; many or large ones (a volume from elsewhere, at startup) are
+   * hashed in the background while the rest is served and health() says the
+   * index is not complete. True when the index changed already.
+   */
+  private async hash(files: [string, Stats][]): Promise<boolean> {
+    if (files.length === 0) return false;
+    let changed = false;
+    for (const [name] of files) if (this.index.delete(name)) changed = true;
+    const bytes = files.reduce((sum, [, st]) => sum + st.size, 0);
+    if (files.length <= INLINE_HASH_FILES && bytes <= INLINE_HASH_BYTES) {
+      for (const [name, st] of files) {
+        const entry = await this.describe(name, st);
+        if (entry) this.index.set(name, entry);
+        else this.dirty = true; // still being written: look again next time
+        changed = true;
+      }
+      return changed;
+    }
+    for (const [name, st] of files) this.pending.set(name, st);
+    this.log(`storage: checking the digests of ${files.length} packages found without a trusted checksum file, in the background`);
+    void this.hashPending();
+    return changed;
+  }
+
+  /** Works through the pending files one at a time; a file changed meanwhile is looked at again by the next scan. */
+  private async hashPending(): Promise<void> {
+    if (this.hashing) return;
+    this.hashing = true;
+    try {
+      for (;;) {
+        const next = this.pending.entries().next();
+        if (next.done) break;
+        const [name, st] = next.value;
+        const entry = await this.describe(name, st).catch(() => null);
+        if (this.pending.get(name) !== st) continue; // removed, replaced or committed meanwhile
+        this.pending.delete(name);
+        if (entry) {
+          this.index.set(name, entry);
+          this.changed();
+        } else {
+          this.suspects.add(name);
+          this.dirty = true;
+        }
+      }
+    } finally {
+      this.hashing = false;
+    }
+  }
+
+  /** The index entry of a file found without a trusted sidecar: hashed, then stamped. Null when it changed meanwhile. */
   private async describe(name: string, st: Stats): Promise<Indexed | null> {
     const path = join(this.dir, name);
     const identity = identityOf(st);
-    const base = { name, createdAt: st.mtime, ...identity };
-    const trusted = await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
-    if (trusted) return { ...base, sha256: trusted };
     const sha256 = await hashFile(path);
     if (!sameIdentity(identity, identityOf(await stat(path)))) return null; // changed while hashed
     try {
@@ -433,7 +535,7 @@ export class FsStore implements PackageStore {
     } catch (err) {
       this.log(`could not write the checksum file of ${name} (${(err as Error).message}); its digest is kept in memory`);
     }
-    return { ...base, sha256 };
+    return { name, sha256, createdAt: st.mtime, ...identity };
   }
 
   private skip(name: string, why: string): void {
@@ -446,6 +548,15 @@ export class FsStore implements PackageStore {
     this.sorted = null;
     for (const listener of this.listeners) listener();
   }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function publicEntry({ name, size, sha256, createdAt }: Indexed): PackageEntry {

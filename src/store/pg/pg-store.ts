@@ -53,6 +53,7 @@ export class PgS3Store extends S3Store {
   private reconnecting: Promise<void> | null = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private notifications: Promise<void> = Promise.resolve();
+  private rowsNoted: Promise<void> | null = null;
   private dbHealth: { at: number; problem: string | null } | null = null;
   private readonly storeId: string;
 
@@ -152,8 +153,11 @@ export class PgS3Store extends S3Store {
       return;
     }
     if (change.store !== this.storeId || typeof change.name !== "string") return;
-    const name = change.name;
-    // In order, one at a time: the row read is at least as new as the notice.
+    this.reloadName(change.name);
+  }
+
+  /** Reads one name's row into the index, after every earlier one: the row read is at least as new as the notice. */
+  private reloadName(name: string): void {
     this.notifications = this.notifications
       .then(async () => {
         const [row] = await this.sql<Row[]>`select * from rs_packages where store = ${this.storeId} and name = ${name}`;
@@ -171,6 +175,12 @@ export class PgS3Store extends S3Store {
       });
   }
 
+  /** A WORKERS sibling changed these names: read their rows before the next answer (NOTIFY would tell us too, a moment later). */
+  override noteChanged(names: readonly string[]): void {
+    for (const name of names) this.reloadName(name);
+    this.rowsNoted = this.notifications;
+  }
+
   /** The whole index from the database, as after a lost connection. */
   private async reload(): Promise<void> {
     const startedAt = performance.now();
@@ -186,8 +196,14 @@ export class PgS3Store extends S3Store {
 
   // ------------------------------------------------------------------ reads
 
-  /** The index is kept current by notifications; reads never wait for the database or the bucket. */
-  protected override async fresh(): Promise<void> {}
+  /** The index is kept current by notifications; reads wait only for rows a WORKERS sibling just changed. */
+  protected override async fresh(): Promise<void> {
+    const noted = this.rowsNoted;
+    if (noted) {
+      await noted;
+      if (this.rowsNoted === noted) this.rowsNoted = null;
+    }
+  }
 
   protected override async recheck(entry: Indexed): Promise<void> {
     // The object is gone or changed: drop or describe the row again, then read the truth.
@@ -309,7 +325,7 @@ export class PgS3Store extends S3Store {
     const bucket = await super.health();
     const problem = await this.databaseProblem();
     if (!problem) return bucket;
-    return { readable: bucket.readable, writable: false, detail: bucket.detail ? `${bucket.detail}; ${problem}` : problem };
+    return { readable: bucket.readable, writable: false, indexed: bucket.indexed, detail: bucket.detail ? `${bucket.detail}; ${problem}` : problem };
   }
 
   // ------------------------------------------------------------------ the bucket, reconciled

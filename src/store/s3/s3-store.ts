@@ -56,6 +56,8 @@ export interface S3StoreOptions {
   log?: (message: string) => void;
   /** Identifies this process's uploads under .staging/. */
   replicaId?: string;
+  /** Remove leftover uploads at startup; false in a WORKERS worker, whose siblings' uploads are no leftovers. */
+  sweep?: boolean;
 }
 
 /**
@@ -131,6 +133,7 @@ export class S3Store implements PackageStore {
   private timer: ReturnType<typeof setInterval> | null = null;
   private healthCache: { at: number; health: StoreHealth } | null = null;
   private cacheDirty = false;
+  private noted: Promise<void> | null = null; // looking again at names a WORKERS sibling changed
   private readonly skipped = new Map<string, string>();
   protected readonly client: S3Client;
   protected readonly prefix: string;
@@ -156,7 +159,7 @@ export class S3Store implements PackageStore {
 
   protected async start(): Promise<void> {
     await this.checkBucket();
-    await this.sweep(() => true); // one replica: every staged upload is a leftover
+    if (this.opts.sweep !== false) await this.sweep(() => true); // one replica: every staged upload is a leftover
     await this.refresh();
     this.startTimer();
   }
@@ -302,6 +305,39 @@ export class S3Store implements PackageStore {
     return health;
   }
 
+  /** Another process (a WORKERS sibling) changed these names in the bucket: look at them again before the next answer. */
+  noteChanged(names: readonly string[]): void {
+    if (names.length === 0) return;
+    const looking = (this.noted ?? Promise.resolve()).then(() => this.lookAgain(names));
+    this.noted = looking.catch(() => {
+      this.refreshedAt = -Infinity; // could not look: the next read lists everything again
+    });
+  }
+
+  /** The named objects as they are now: one HEAD each, not a listing of the bucket. */
+  private async lookAgain(names: readonly string[]): Promise<void> {
+    let changed = false;
+    await Promise.all(
+      names.map(async (name) => {
+        const key = this.prefix + name;
+        const head = await this.client.head(key);
+        this.touched.set(name, performance.now());
+        const known = this.index.get(name);
+        if (!head) {
+          if (this.index.delete(name)) changed = true;
+          return;
+        }
+        if (known && known.key === key && known.etag === head.etag) return;
+        const entry = await this.describe({ key, size: head.size, etag: head.etag, lastModified: head.lastModified });
+        if (entry) {
+          this.index.set(name, entry);
+          changed = true;
+        }
+      }),
+    );
+    if (changed) this.changed();
+  }
+
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -377,8 +413,13 @@ export class S3Store implements PackageStore {
     return this.refresh(true);
   }
 
-  /** Waits for a listing when the index is older than the refresh interval (a starved timer). */
+  /** Waits for names a sibling changed, and for a listing when the index is older than the refresh interval (a starved timer). */
   protected async fresh(): Promise<void> {
+    const noted = this.noted;
+    if (noted) {
+      await noted;
+      if (this.noted === noted) this.noted = null;
+    }
     if (performance.now() - this.refreshedAt > this.opts.refreshIntervalMs) await this.refresh(true);
   }
 
@@ -504,16 +545,17 @@ export class S3Store implements PackageStore {
     try {
       await this.client.headBucket();
     } catch (err) {
-      return { readable: false, writable: false, detail: reason(err, this.client.settings.bucket) };
+      return { readable: false, writable: false, indexed: true, detail: reason(err, this.client.settings.bucket) };
     }
     try {
       const key = `${this.prefix}${STAGING}probe-${this.replicaId}-${randomUUID()}`;
       await this.client.put(key, ".");
       await this.client.delete(key);
     } catch (err) {
-      return { readable: true, writable: false, detail: reason(err, this.client.settings.bucket) };
+      return { readable: true, writable: false, indexed: true, detail: reason(err, this.client.settings.bucket) };
     }
-    return { readable: true, writable: true };
+    // The index is complete from the start: open() describes every object before it resolves.
+    return { readable: true, writable: true, indexed: true };
   }
 
   protected own(staged: StagedUpload): S3Staged {

@@ -1,0 +1,44 @@
+// The benchmark script works: a smoke run at tiny sizes prints every figure.
+// It asserts no speed; the figures live in docs/BENCHMARKS.md.
+
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import t from "tap";
+import { run } from "./helpers/http.js";
+import { ROOT } from "./helpers/server.js";
+
+const has = (cmd: string) => {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const missing = ["wrk", "nginx", "sha256sum", "dd"].filter((c) => !has(c));
+
+t.test("npm run bench -- --smoke prints the whole table", { skip: missing.length ? `needs ${missing.join(", ")} (.ci/run installs them)` : false }, async (t) => {
+  const r = await run(process.execPath, [join(ROOT, "bench", "bench.mjs"), "--smoke"], { cwd: ROOT, timeout: 240_000 });
+  t.equal(r.code, 0, r.stderr);
+  for (const figure of [
+    "`GET /latest` req/s (34 packages)",
+    "`GET /latest` p99 latency",
+    "`GET /assets/<150 KB>` req/s",
+    "MiB/s (4 connections)",
+    "`GET /packages?format=json` req/s",
+    "upload MiB/s (ceiling: hash, then write with fsync)",
+    "Resident memory: idle; peak during the",
+    "First answer after start, 200 packages stored",
+    "`GET /latest` req/s (200 packages)",
+  ]) {
+    t.match(r.stdout, figure, figure);
+  }
+  t.match(r.stdout, /on \d+ × .*memory; wrk/, "names the machine it ran on");
+  t.notMatch(r.stdout, /NaN/);
+});
+
+t.test("unknown arguments are refused with a pointer to the usage", async (t) => {
+  const r = await run(process.execPath, [join(ROOT, "bench", "bench.mjs"), "--nope"], { cwd: ROOT });
+  t.not(r.code, 0);
+  t.match(r.stderr, /unknown argument --nope/);
+});

@@ -1,0 +1,58 @@
+// WORKERS=2: two server processes share the port (node:cluster). An upload
+// acknowledged by one is visible through the other before the next request;
+// download counts from both add up; a generated token is the same in both;
+// SIGTERM stops them all.
+
+import t from "tap";
+import { curl } from "./helpers/http.js";
+import { serverFor, type RunningServer } from "./helpers/server.js";
+
+/** A request on a connection of its own, so the primary hands it to either worker. */
+async function fresh(server: RunningServer, path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(server.url + path, { ...init, headers: { ...(init.headers as Record<string, string>), connection: "close" } });
+}
+
+t.test("every answer after an acknowledged change reflects it, whichever worker gives it", async (t) => {
+  const server = await serverFor(t, { env: { WORKERS: "2", MAX_PACKAGES: "0" } });
+  t.equal((server.output().match(/listening on/g) ?? []).length >= 1, true);
+  for (let i = 0; i < 15; i++) {
+    const body = `version ${i}`;
+    const put = await fresh(server, "/assets/tool-v1.0.0.zip?overwrite=true", { method: "PUT", headers: server.auth, body });
+    const { sha256 } = (await put.json()) as { sha256: string };
+    for (let j = 0; j < 4; j++) {
+      t.equal((await (await fresh(server, "/assets/tool-v1.0.0.zip.sha256")).text()).split(" ")[0], sha256, `round ${i}: .sha256`);
+      const latest = (await (await fresh(server, "/latest")).json()) as { assets: { digest: string }[] };
+      t.equal(latest.assets[0].digest, `sha256:${sha256}`, `round ${i}: /latest`);
+      t.equal(await (await fresh(server, "/assets/tool-v1.0.0.zip")).text(), body, `round ${i}: the bytes`);
+    }
+  }
+  t.equal((await fresh(server, "/assets/tool-v1.0.0.zip", { method: "DELETE", headers: server.auth })).status, 204);
+  for (let j = 0; j < 6; j++) t.equal((await fresh(server, "/assets/tool-v1.0.0.zip")).status, 404, "a delete too");
+  t.match(server.output(), /starting 2 workers/);
+});
+
+t.test("download counts from every worker add up", async (t) => {
+  const server = await serverFor(t, { env: { WORKERS: "2" } });
+  await fresh(server, "/assets/count-v1.0.0.zip", { method: "PUT", headers: server.auth, body: "count me" });
+  for (let i = 0; i < 10; i++) await (await fresh(server, "/assets/count-v1.0.0.zip")).arrayBuffer();
+  let count = 0;
+  for (let i = 0; i < 50 && count < 10; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const latest = (await (await fresh(server, "/latest")).json()) as { assets: { download_count: number }[] };
+    count = latest.assets[0].download_count;
+  }
+  t.equal(count, 10);
+});
+
+t.test("a generated token works in every worker; SIGTERM stops them all", async (t) => {
+  const server = await serverFor(t, { env: { WORKERS: "2", AUTH_TOKEN: "" } });
+  const token = /generated one for this run: (\S+)/.exec(server.output())?.[1];
+  t.ok(token, "printed once");
+  t.equal((server.output().match(/generated one for this run/g) ?? []).length, 1, "only once");
+  for (let i = 0; i < 6; i++) {
+    const r = await curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", `Authorization: Bearer ${token}`, "--data-binary", `x${i}`, `${server.url}/assets/gen-${i}.zip`]);
+    t.equal(r.stdout, "201", `upload ${i}`);
+  }
+  t.equal(await server.stop(), 0, "the primary exits 0");
+  t.equal((server.output().match(/\bstopped\b/g) ?? []).length, 3, "both workers and the primary stopped");
+});
