@@ -4,6 +4,8 @@
 import { createHash } from "node:crypto";
 import type { Deps, Handler, RequestContext } from "./context.js";
 import { errorResponse, HttpError, json } from "./http.js";
+import { apiRoot, currentUser } from "./github/api-root.js";
+import { graphqlRoute } from "./github/graphql.js";
 import { packageBodyOf } from "./package-body.js";
 import { publicBaseUrl } from "./public-url.js";
 import { answerResponse, isIndexOnly, ResponseCache } from "./response-cache.js";
@@ -48,6 +50,10 @@ export function routes(deps: Deps): RouteSpec[] {
     ["DELETE", "/assets/:name", deletePackage(deps)],
     ["POST", "/upload", uploadPackage(deps)],
     // /latest and the GitHub Releases API, at the root and under the GitHub prefixes.
+    ["GET", "/api/v3", apiRoot(deps)],
+    ["GET", "/api/v3/", apiRoot(deps)],
+    ["GET", "/api/v3/user", currentUser(deps)],
+    ["POST", "/api/graphql", graphqlRoute(deps)],
     ...releaseRoutes(deps),
     ...checksumRoutes(deps),
     // Pages for people; the release pages also exist per repository, as on GitHub.
@@ -63,6 +69,7 @@ export function createApp(deps: Deps): App {
 
   const answers = new ResponseCache();
   deps.storage.onChange(() => answers.clear());
+  deps.repositories.onChange(() => answers.clear());
 
   /** A GET or HEAD of a handler that depends only on the index: from the cache, or built once and kept. */
   async function fromIndex(handler: Handler, ctx: RequestContext): Promise<Response> {

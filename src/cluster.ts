@@ -146,7 +146,10 @@ export function sharedStore(store: PackageStore): PackageStore {
       return removed;
     },
     loadDocument: (key) => store.loadDocument(key),
-    saveDocument: (key, text) => store.saveDocument(key, text),
+    async saveDocument(key, text) {
+      await store.saveDocument(key, text);
+      await announce([]);
+    },
     health: () => store.health(),
     onChange: (listener) => store.onChange(listener),
     noteChanged: (names) => store.noteChanged(names),

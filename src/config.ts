@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { parseFullName } from "./github/repo-names.js";
 
 export interface Config {
   authToken: string;
@@ -23,6 +24,12 @@ export interface Config {
   /** Server processes sharing the port (node:cluster); 1 serves from this process. */
   workers: number;
   configPath: string;
+  /** The repository the older API acts on, "owner/repo"; its packages are STORAGE_PATH itself. */
+  defaultRepository: string;
+  /** Published releases can no longer change their assets or tag (GitHub's immutable releases). */
+  immutableReleases: boolean;
+  /** PEM certificate chain and key when the server speaks HTTPS itself; null for plain HTTP. */
+  tls: { cert: string; key: string; certFile: string; keyFile: string } | null;
   storageBackend: "fs" | "s3";
   /** Object storage settings; null with the filesystem backend. */
   s3: S3Config | null;
@@ -63,6 +70,10 @@ export const SETTINGS = [
   "SHUTDOWN_TIMEOUT",
   "TRUST_PROXY",
   "WORKERS",
+  "DEFAULT_REPOSITORY",
+  "IMMUTABLE_RELEASES",
+  "TLS_CERT_FILE",
+  "TLS_KEY_FILE",
   "STORAGE_BACKEND",
   "S3_ENDPOINT",
   "S3_REGION",
@@ -91,6 +102,8 @@ export const DEFAULTS = {
   WORKERS: "1",
   REQUIRE_AUTH_TOKEN: "false",
   CONFIG_PATH: "config.yaml",
+  DEFAULT_REPOSITORY: "default/default",
+  IMMUTABLE_RELEASES: "false",
   STORAGE_BACKEND: "fs",
   S3_REGION: "us-east-1",
   S3_PREFIX: "",
@@ -111,6 +124,8 @@ export interface Sources {
   readTokenFile: (path: string) => string;
   /** Makes a token when none is configured. */
   generateToken: () => string;
+  /** Reads TLS_CERT_FILE and TLS_KEY_FILE; injected so the parser stays pure. */
+  readPemFile?: (path: string) => string;
 }
 
 export function parseConfig(src: Sources): Config {
@@ -141,8 +156,40 @@ export function parseConfig(src: Sources): Config {
     trustProxy: parseBoolean(get("TRUST_PROXY")),
     workers: parseInteger(get("WORKERS"), 1, 64),
     configPath: src.configPath,
+    defaultRepository: parseRepository(get("DEFAULT_REPOSITORY")),
+    immutableReleases: parseBoolean(get("IMMUTABLE_RELEASES")),
+    tls: parseTls(given("TLS_CERT_FILE"), given("TLS_KEY_FILE"), src.readPemFile ?? ((path) => readFileSync(path, "utf8"))),
     ...parseStorageBackend(given, get, src),
   };
+}
+
+function parseRepository(v: { value: string; from: string }): string {
+  const name = parseFullName(v.value);
+  if (!name) throw new ConfigError(v.from, v.value, "expected owner/repo with GitHub's name rules, such as github/spec-kit");
+  return name.key;
+}
+
+function parseTls(
+  cert: { value: string; from: string } | null,
+  key: { value: string; from: string } | null,
+  read: (path: string) => string,
+): Config["tls"] {
+  if (!cert && !key) return null;
+  if (!cert || !key) {
+    const set = (cert ?? key)!;
+    throw new ConfigError(set.from, set.value, "TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  }
+  const load = (v: { value: string; from: string }, marker: string) => {
+    let text: string;
+    try {
+      text = read(v.value);
+    } catch (err) {
+      throw new ConfigError(v.from, v.value, `cannot read the file: ${(err as Error).message}`);
+    }
+    if (!text.includes(marker)) throw new ConfigError(v.from, v.value, "the file is not PEM (no -----BEGIN line)");
+    return text;
+  };
+  return { cert: load(cert, "-----BEGIN"), key: load(key, "-----BEGIN"), certFile: cert.value, keyFile: key.value };
 }
 
 type Given = (key: Setting) => { value: string; from: string } | null;

@@ -7,6 +7,8 @@ import { createApp } from "./app.js";
 import { isWorker, runPrimary, sharedCounts, sharedStore } from "./cluster.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
+import { parseFullName } from "./github/repo-names.js";
+import { Repositories } from "./github/repositories.js";
 import { detectRuntime } from "./runtime.js";
 import { DownloadCounts, openStore, StoreError, type PackageStore } from "./store/index.js";
 
@@ -49,9 +51,18 @@ async function main(): Promise<void> {
         liveNames: async () => (await storage.list()).map((p) => p.name),
         log,
       });
+  const repositories = new Repositories({
+    storagePath: config.storagePath,
+    log,
+    defaultName: parseFullName(config.defaultRepository)!,
+    defaultStore: storage,
+    defaultDownloads: downloads,
+    storeOptions: { ...backendOptions(config), sweep: !isWorker() },
+  });
   const app = createApp({
     config,
     storage,
+    repositories,
     log,
     onDownloadComplete: (entry) => downloads.record(entry),
     downloadCount: (entry) => downloads.count(entry),
@@ -62,6 +73,7 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxUploadSize + MULTIPART_OVERHEAD,
+    tls: config.tls ? { cert: config.tls.cert, key: config.tls.key } : undefined,
   }).catch((err: Error) => {
     // A port in use or not allowed is a bad setting too: one line, naming it.
     console.error(`release-server: cannot listen: PORT=${config.port} HOST=${JSON.stringify(config.host)}: ${err.message}`);
@@ -86,6 +98,7 @@ async function main(): Promise<void> {
       await Promise.race([app.idle(), sleep(5000)]);
     }
     if (downloads instanceof DownloadCounts) await downloads.flush(); // a worker's are the primary's to save
+    await repositories.close();
     await storage.close();
     log("stopped");
     process.exit(0);
@@ -97,20 +110,16 @@ async function main(): Promise<void> {
 /** A bucket, credentials, endpoint or database that cannot be used stops startup with one line. */
 async function openStoreOrExit(config: Config, sweep: boolean): Promise<PackageStore> {
   try {
-    return await openStore({
-      storagePath: config.storagePath,
-      log,
-      sweep,
-      backend: config.storageBackend,
-      s3: config.s3,
-      indexRefreshInterval: config.indexRefreshInterval,
-      databaseUrl: config.databaseUrl,
-    });
+    return await openStore({ storagePath: config.storagePath, log, sweep, ...backendOptions(config) });
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     console.error(`release-server: cannot open the storage (${describeStorage(config)}): ${err.detail}`);
     return process.exit(1);
   }
+}
+
+function backendOptions(config: Config) {
+  return { backend: config.storageBackend, s3: config.s3, indexRefreshInterval: config.indexRefreshInterval, databaseUrl: config.databaseUrl };
 }
 
 function describeStorage(config: Config): string {

@@ -18,6 +18,7 @@
 
 import { createHash } from "node:crypto";
 import { contentTypeOf } from "./content-type.js";
+import type { AssetRecord, ReleaseRecord } from "./github/release-records.js";
 import type { PackageEntry } from "./store/index.js";
 import { compareVersions, isPrerelease, parseName, type ParsedName, type Version } from "./version.js";
 
@@ -32,6 +33,8 @@ export interface Release {
   version: Version | null;
   prerelease: boolean;
   packages: PackageEntry[];
+  /** Set for a release made through the write API: its stored metadata. */
+  record?: ReleaseRecord;
 }
 
 export interface ReleaseModel {
@@ -192,6 +195,16 @@ export interface UrlBases {
   site: string;
   /** The API root the request came in on: the site, or the site plus /repos/o/r or /api/v3/repos/o/r. */
   api: string;
+  /** Where release pages live: the site for the default repository, else the site plus /{owner}/{repo}. */
+  web?: string;
+  /** The upload root, GitHub Enterprise's layout: the site plus /api/uploads/repos/{owner}/{repo}; absent: the older /upload. */
+  uploads?: string;
+}
+
+/** What the write API stored about assets, and where a repository's assets download from. */
+export interface AssetExtras {
+  meta(name: string): AssetRecord | undefined;
+  downloadUrl(p: PackageEntry): string;
 }
 
 export type DownloadCount = (entry: PackageEntry) => number;
@@ -205,17 +218,18 @@ function nodeId(prefix: string, id: number): string {
   return `${prefix}_${btoa(`${prefix}:${id}`).replace(/=+$/, "")}`;
 }
 
-export function assetJson(p: PackageEntry, urls: UrlBases, downloads: DownloadCount) {
+export function assetJson(p: PackageEntry, urls: UrlBases, downloads: DownloadCount, extras?: AssetExtras) {
   const id = assetId(p);
+  const meta = extras?.meta(p.name);
   return {
     url: `${urls.api}/releases/assets/${id}`,
-    browser_download_url: `${urls.site}/assets/${encodeURIComponent(p.name)}`,
+    browser_download_url: extras ? extras.downloadUrl(p) : `${urls.site}/assets/${encodeURIComponent(p.name)}`,
     id,
     node_id: nodeId("RA", id),
     name: p.name,
-    label: null,
+    label: meta?.label ?? null,
     state: "uploaded" as const,
-    content_type: contentTypeOf(p.name),
+    content_type: meta?.content_type ?? contentTypeOf(p.name),
     size: p.size,
     digest: `sha256:${p.sha256}`,
     download_count: downloads(p),
@@ -225,33 +239,34 @@ export function assetJson(p: PackageEntry, urls: UrlBases, downloads: DownloadCo
   };
 }
 
-export function releaseJson(r: Release, urls: UrlBases, downloads: DownloadCount) {
+export function releaseJson(r: Release, urls: UrlBases, downloads: DownloadCount, extras?: AssetExtras) {
   const times = r.packages.map((p) => p.createdAt.getTime());
   // A release is created with its first package and published with its last.
   const created = times.length ? new Date(Math.min(...times)) : new Date(0);
   const published = times.length ? new Date(Math.max(...times)) : new Date(0);
+  const rec = r.record;
   return {
     url: `${urls.api}/releases/${r.id}`,
     // The latest view has its own page: its tag names a release that may hold fewer packages.
-    html_url: `${urls.site}/releases/tag/${encodeURIComponent(r.key === LATEST_TAG ? LATEST_TAG : r.tag)}`,
+    html_url: `${urls.web ?? urls.site}/releases/tag/${encodeURIComponent(r.key === LATEST_TAG ? LATEST_TAG : r.tag)}`,
     assets_url: `${urls.api}/releases/${r.id}/assets`,
-    upload_url: `${urls.site}/upload{?name,label}`,
+    upload_url: urls.uploads ? `${urls.uploads}/releases/${r.id}/assets{?name,label}` : `${urls.site}/upload{?name,label}`,
     tarball_url: null,
     zipball_url: null,
     id: r.id,
     node_id: nodeId("RE", r.id),
     tag_name: r.tag,
-    target_commitish: r.tag,
-    name: r.tag,
-    body: describe(r),
-    draft: false,
+    target_commitish: rec ? rec.target_commitish : r.tag,
+    name: rec ? rec.name : r.tag,
+    body: rec ? rec.body : describe(r),
+    draft: rec ? rec.draft : false,
     prerelease: r.prerelease,
-    immutable: false,
-    created_at: githubTime(created),
-    published_at: githubTime(published),
-    updated_at: githubTime(published),
+    immutable: rec ? rec.immutable : false,
+    created_at: rec ? githubTime(new Date(rec.created_at)) : githubTime(created),
+    published_at: rec ? rec.published_at && githubTime(new Date(rec.published_at)) : githubTime(published),
+    updated_at: rec ? githubTime(new Date(rec.updated_at)) : githubTime(published),
     author: null,
-    assets: r.packages.map((p) => assetJson(p, urls, downloads)),
+    assets: r.packages.map((p) => assetJson(p, urls, downloads, extras)),
   };
 }
 

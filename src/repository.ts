@@ -1,10 +1,6 @@
-// The repository the server hosts. Today there is one, and owner/repo in
-// GitHub-style paths are accepted and ignored; pages name this one in their
-// commands (`gh release download -R default/releases`).
+// A repository as the pages name it in their commands (`gh release download -R owner/repo`).
 
 export interface Repository {
   owner: string;
   repo: string;
 }
-
-export const DEFAULT_REPOSITORY: Repository = { owner: "default", repo: "releases" };

@@ -8,7 +8,10 @@
 // the server's back (the store tells), or saved download counts.
 //
 // A cached answer carries a strong ETag of its bytes, so If-None-Match is
-// answered 304 without building anything.
+// answered 304 without building anything. An answer is also rebuilt once it
+// is a second old: changes no notice reaches (another process's release
+// metadata, files copied by hand into a repository nobody asked about) show
+// within that second, at the cost of one rebuild a second per question.
 
 import { createHash } from "node:crypto";
 import type { Handler } from "./context.js";
@@ -30,6 +33,7 @@ export interface CachedAnswer {
   headers: [string, string][];
   body: Uint8Array<ArrayBuffer>;
   etag: string;
+  builtAt: number;
 }
 
 const ANSWER = Symbol("cached-answer");
@@ -44,10 +48,16 @@ export class ResponseCache {
   constructor(
     private readonly maxEntries = 1024,
     private readonly maxBytes = 32 * 1024 * 1024,
+    private readonly maxAgeMs = 1000,
   ) {}
 
   get(key: string): CachedAnswer | undefined {
-    return this.entries.get(key);
+    const answer = this.entries.get(key);
+    if (answer && Date.now() - answer.builtAt > this.maxAgeMs) {
+      this.drop(key);
+      return undefined;
+    }
+    return answer;
   }
 
   /** The generation to pass to store(), taken before building the answer. */
@@ -64,7 +74,7 @@ export class ResponseCache {
       if (name !== "etag" && name !== "content-length") headers.push([name, value]);
     });
     headers.push(["etag", etag], ["content-length", String(body.byteLength)]);
-    const answer = { status: response.status, headers, body, etag };
+    const answer = { status: response.status, headers, body, etag, builtAt: Date.now() };
     if (generation === this.generation && body.byteLength <= this.maxBytes / 4) {
       this.drop(key);
       while (this.entries.size >= this.maxEntries || this.bytes + body.byteLength > this.maxBytes) {

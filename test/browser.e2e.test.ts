@@ -17,7 +17,7 @@ import { releaseSection } from "../src/views/release.js";
 const EVIL = "<img src=x onerror=alert(1)>.zip";
 
 t.test("the pages in Chromium", async (t) => {
-  const server = await serverFor(t, { env: { MAX_PACKAGES: "0" } });
+  const server = await serverFor(t, { env: { MAX_PACKAGES: "0", DEFAULT_REPOSITORY: "octo/tools" } });
   const agents = ["claude", "gemini", "copilot"];
   for (const name of [...templateNames("v0.0.89", agents), ...templateNames("v0.0.90", agents), "tool-v1.0.0-rc.1.tar.gz", EVIL, "notes.txt"]) {
     await upload(server, name);

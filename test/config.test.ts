@@ -45,6 +45,9 @@ t.test("defaults when nothing is configured", async (t) => {
     trustProxy: false,
     workers: 1,
     configPath: "config.yaml",
+    defaultRepository: "default/default",
+    immutableReleases: false,
+    tls: null,
     storageBackend: "fs",
     s3: null,
     indexRefreshInterval: 30,
@@ -73,6 +76,25 @@ t.test("object storage: STORAGE_BACKEND=s3 and its settings, secrets from files,
   rejects(t, "INDEX_REFRESH_INTERVAL", "nope", { ...s3, INDEX_REFRESH_INTERVAL: "nope" });
   t.throws(() => parse({ DATABASE_URL: "postgres://x" }), /STORAGE_BACKEND=s3/, "a database without object storage is refused");
   t.throws(() => parse({ ...s3, DATABASE_URL: "mysql://x" }), /postgres/, "and one that is not PostgreSQL");
+});
+
+t.test("repositories, immutable releases and TLS", async (t) => {
+  t.equal(parse({ DEFAULT_REPOSITORY: "GitHub/spec-kit" }).defaultRepository, "github/spec-kit", "kept in lower case, as repositories are found");
+  for (const bad of ["spec-kit", "a/b/c", "../x", "-a/b", "a/.b", `${"a".repeat(40)}/b`]) {
+    t.throws(() => parse({ DEFAULT_REPOSITORY: bad }), /DEFAULT_REPOSITORY.*owner\/repo/, `DEFAULT_REPOSITORY=${bad}`);
+  }
+  t.equal(parse({ IMMUTABLE_RELEASES: "yes" }).immutableReleases, true);
+  t.throws(() => parse({ IMMUTABLE_RELEASES: "maybe" }), /IMMUTABLE_RELEASES/);
+  t.throws(() => parse({ TLS_CERT_FILE: "/c.pem" }), /TLS_CERT_FILE.*set together/);
+  t.throws(() => parse({ TLS_KEY_FILE: "/k.pem" }), /TLS_KEY_FILE.*set together/);
+  const pem = (path: string) => `-----BEGIN ${path}-----\n`;
+  const tls = parse({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem" }, null, { readPemFile: pem }).tls;
+  t.same(tls, { cert: pem("/c.pem"), key: pem("/k.pem"), certFile: "/c.pem", keyFile: "/k.pem" });
+  t.throws(() => parse({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem" }, null, { readPemFile: () => "hello" }), /TLS_CERT_FILE.*not PEM/);
+  t.throws(
+    () => parse({ TLS_CERT_FILE: "/c.pem", TLS_KEY_FILE: "/k.pem" }, null, { readPemFile: () => { throw new Error("ENOENT"); } }),
+    /TLS_CERT_FILE="\/c.pem": cannot read the file: ENOENT/,
+  );
 });
 
 t.test("empty or blank values count as unset", async (t) => {

@@ -232,7 +232,7 @@ t.test("SHA256SUMS for each release and for the latest view; sha256sum -c passes
 });
 
 t.test("asset downloads through the release API behave the same: ranges, validators, HEAD", async (t) => {
-  const server = await startServer();
+  const server = await startServer({ env: { DEFAULT_REPOSITORY: "o/r" } });
   t.teardown(() => server.stop());
   const bytes = randomBytes(100_000);
   t.equal((await upload(server, NAME, bytes)).status, 200);

@@ -12,7 +12,7 @@ const PREFIXES = ["", "/repos/o/r", "/api/v3/repos/o/r"];
 const NAMES = ["tool-v1.0.0.zip", "tool-v1.1.0-rc.1.zip", "tool-v0.9.0.tar.gz", "other-v1.0.0.zip", "tool-v0.10.0.zip", "notes.txt"];
 
 t.test("the release routes under every prefix", async (t) => {
-  const server = await startServer({ env: { MAX_PACKAGES: "0" } });
+  const server = await startServer({ env: { DEFAULT_REPOSITORY: "o/r", MAX_PACKAGES: "0" } });
   t.teardown(() => server.stop());
 
   await t.test("releases/latest is a GitHub 404 while nothing is stored; /latest is an empty release", async (t) => {
@@ -77,9 +77,11 @@ t.test("the release routes under every prefix", async (t) => {
         t.equal(octet.status, 404);
         await octet.body?.cancel();
       }
-      const wrongMethod = await fetch(`${api}/releases/${v1.id}`, { method: "DELETE" });
+      const wrongMethod = await fetch(`${api}/releases/${v1.id}`, { method: "PUT" });
       t.equal(wrongMethod.status, 405);
-      t.match(wrongMethod.headers.get("allow"), /GET/);
+      t.match(wrongMethod.headers.get("allow"), /DELETE, GET, HEAD, PATCH/);
+      const anonymous = await fetch(`${api}/releases/${v1.id}`, { method: "DELETE" });
+      t.equal(anonymous.status, 401, "writes need the token");
       await wrongMethod.body?.cancel();
     });
   }
@@ -105,7 +107,7 @@ t.test("the release routes under every prefix", async (t) => {
 });
 
 t.test("Link header paging", async (t) => {
-  const server = await startServer({ env: { MAX_PACKAGES: "0" } });
+  const server = await startServer({ env: { DEFAULT_REPOSITORY: "o/r", MAX_PACKAGES: "0" } });
   t.teardown(() => server.stop());
   for (let i = 1; i <= 7; i++) await upload(server, `pkg-v1.0.${i}.zip`);
   for (let i = 0; i < 5; i++) await upload(server, `bundle-part${i}-v2.0.0.zip`);
@@ -143,7 +145,7 @@ t.test("absolute URLs: PUBLIC_URL, else the Host; forwarding headers only with T
   const forwarded = { forwarded: 'for=192.0.2.1;proto=https;host="fw.example.org"' };
 
   await t.test("TRUST_PROXY=true", async (t) => {
-    const server = await startServer({ env: { TRUST_PROXY: "true" } });
+    const server = await startServer({ env: { DEFAULT_REPOSITORY: "o/r", TRUST_PROXY: "true" } });
     t.teardown(() => server.stop());
     await upload(server, "tool-v1.0.0.zip");
     const viaX = (await getJson(`${server.url}/api/v3/repos/o/r/releases/latest`, proxyHeaders)).body;
@@ -161,7 +163,7 @@ t.test("absolute URLs: PUBLIC_URL, else the Host; forwarding headers only with T
   });
 
   await t.test("TRUST_PROXY off (the default)", async (t) => {
-    const server = await startServer();
+    const server = await startServer({ env: { DEFAULT_REPOSITORY: "o/r" } });
     t.teardown(() => server.stop());
     await upload(server, "tool-v1.0.0.zip");
     const body = (await getJson(`${server.url}/repos/o/r/releases/latest`, { ...proxyHeaders, ...forwarded })).body;
@@ -172,7 +174,7 @@ t.test("absolute URLs: PUBLIC_URL, else the Host; forwarding headers only with T
   });
 
   await t.test("PUBLIC_URL wins over everything", async (t) => {
-    const server = await startServer({ env: { TRUST_PROXY: "true", PUBLIC_URL: "https://dl.example.net/base" } });
+    const server = await startServer({ env: { DEFAULT_REPOSITORY: "o/r", TRUST_PROXY: "true", PUBLIC_URL: "https://dl.example.net/base" } });
     t.teardown(() => server.stop());
     await upload(server, "tool-v1.0.0.zip");
     const body = (await getJson(`${server.url}/api/v3/repos/o/r/releases/latest`, proxyHeaders)).body;
@@ -183,7 +185,7 @@ t.test("absolute URLs: PUBLIC_URL, else the Host; forwarding headers only with T
 
 t.test("download_count counts completed downloads and survives a restart", async (t) => {
   const storage = await tempDir();
-  let server = await startServer({ storage });
+  let server = await startServer({ storage, env: { DEFAULT_REPOSITORY: "o/r" } });
   t.teardown(() => server.stop());
   const big = randomBytes(24 * 1024 * 1024);
   await upload(server, "big-v1.0.0.bin", big);
@@ -218,7 +220,7 @@ t.test("download_count counts completed downloads and survives a restart", async
   t.equal(await countOf("big-v1.0.0.bin"), 0, "an abandoned download does not count");
 
   t.equal(await server.stop(), 0);
-  server = await startServer({ storage });
+  server = await startServer({ storage, env: { DEFAULT_REPOSITORY: "o/r" } });
   t.equal(await countOf("tool-v1.0.0.zip"), 2, "the count survived the restart");
   const pkgs = (await getJson(`${server.url}/packages`)).body.map((p: { name: string }) => p.name).sort();
   t.same(pkgs, ["big-v1.0.0.bin", "tool-v1.0.0.zip"], "the counts file is not a package");
@@ -229,7 +231,7 @@ t.test("download_count counts completed downloads and survives a restart", async
 });
 
 t.test("the release page escapes what users control", async (t) => {
-  const server = await startServer();
+  const server = await startServer({ env: { DEFAULT_REPOSITORY: "o/r" } });
   t.teardown(() => server.stop());
   const evil = `<img src=x onerror=alert(1)>"'.zip`;
   await upload(server, evil);

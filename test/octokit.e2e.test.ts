@@ -13,7 +13,7 @@ const owner = "github";
 const repo = "spec-kit";
 
 t.test("Octokit against the server", async (t) => {
-  const server = await startServer({ env: { MAX_PACKAGES: "0" } });
+  const server = await startServer({ env: { MAX_PACKAGES: "0", DEFAULT_REPOSITORY: `${owner}/${repo}` } });
   t.teardown(() => server.stop());
   // v0.0.10 must beat v0.0.9 and the rc; 3 assets in v0.0.10 for asset paging.
   for (const name of [

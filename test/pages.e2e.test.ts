@@ -10,7 +10,7 @@ import { ROOT, serverFor } from "./helpers/server.js";
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
 
 t.test("pages and negotiation", async (t) => {
-  const server = await serverFor(t);
+  const server = await serverFor(t, { env: { DEFAULT_REPOSITORY: "octo/tools" } });
   for (const name of ["tool-v1.0.0.zip", "tool-v1.1.0-rc.1.zip", "notes.txt"]) await upload(server, name);
   const get = (path: string, accept?: string) => fetch(`${server.url}${path}`, { headers: accept ? { accept } : {} });
 

@@ -8,7 +8,7 @@ import { startServer } from "./helpers/server.js";
 
 for (const runtime of ["node", "bun", "deno"] as const) {
   t.test(`releases on ${runtime}`, async (t) => {
-    const server = await startServer({ runtime });
+    const server = await startServer({ runtime, env: { DEFAULT_REPOSITORY: "o/r" } });
     t.teardown(() => server.stop());
     for (const v of ["v0.0.10", "v0.0.9"]) {
       for (const ai of ["claude", "gemini"]) for (const script of ["sh", "ps"]) await upload(server, `spec-kit-template-${ai}-${script}-${v}.zip`);

@@ -73,7 +73,7 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
   }
   const { client } = s3;
   const prefix = testPrefix(t, client);
-  const env = { ...s3.env, STORAGE_BACKEND: "s3", S3_PREFIX: prefix, DATABASE_URL: db.url, INDEX_REFRESH_INTERVAL: String(REFRESH_S), MAX_PACKAGES: "0" };
+  const env = { ...s3.env, STORAGE_BACKEND: "s3", S3_PREFIX: prefix, DATABASE_URL: db.url, INDEX_REFRESH_INTERVAL: String(REFRESH_S), MAX_PACKAGES: "0", DEFAULT_REPOSITORY: "o/r" };
   const start = (extra: Record<string, string> = {}) => serverFor(t, { env: { ...env, ...extra } });
   const [a, b, c] = await Promise.all([start(), start(), start()]);
   const replicas = [a, b, c];

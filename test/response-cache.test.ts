@@ -42,6 +42,14 @@ t.test("the cache is bounded by count and by bytes: the oldest answer goes first
   t.equal(Buffer.from(small.get("b")!.body).toString(), "y", "storing a key again replaces it");
 });
 
+t.test("an answer is rebuilt once it is older than the maximum age", async (t) => {
+  const cache = new ResponseCache(10, 1000, 30);
+  await cache.store("k", cache.begin(), new Response("x"));
+  t.ok(cache.get("k"));
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(cache.get("k"), undefined);
+});
+
 t.test("answers: 200 with the bytes, HEAD without, 304 when the client has it", async (t) => {
   const cache = new ResponseCache();
   const answer = await cache.store("k", cache.begin(), new Response("body", { headers: { "content-type": "text/plain" } }));

@@ -23,7 +23,7 @@ async function expectAll(t: Test, templateUrl: string, expected: (ai: string, sc
 }
 
 t.test("specify's algorithm finds the newest template of every agent and script", async (t) => {
-  const server = await startServer({ env: { MAX_PACKAGES: "0" } });
+  const server = await startServer({ env: { MAX_PACKAGES: "0", DEFAULT_REPOSITORY: "github/spec-kit" } });
   t.teardown(() => server.stop());
   const name = (version: string) => (ai: string, script: string) => `spec-kit-template-${ai}-${script}-${version}.zip`;
   const urls = [

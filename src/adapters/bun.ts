@@ -13,16 +13,18 @@ declare const Bun: {
     port: number;
     maxRequestBodySize: number;
     idleTimeout: number;
+    tls?: { cert: string; key: string };
     fetch(request: Request): Promise<Response>;
   }): BunServer;
 };
 
-export const serve: Serve = async (app, { host, port, maxBodyBytes }) => {
+export const serve: Serve = async (app, { host, port, maxBodyBytes, tls }) => {
   const server = Bun.serve({
     hostname: host,
     port,
     maxRequestBodySize: maxBodyBytes,
     idleTimeout: 120, // seconds; the default (10) cuts off slow clients mid-transfer
+    ...(tls ? { tls } : {}),
     fetch: async (request) => withKeptBody(await app.fetch(request)),
   });
   return {

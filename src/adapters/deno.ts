@@ -8,12 +8,13 @@ interface DenoServer {
 }
 declare const Deno: {
   serve(
-    options: { hostname: string; port: number; signal: AbortSignal; onListen(addr: { hostname: string; port: number }): void },
+    options: { hostname: string; port: number; cert?: string; key?: string; signal: AbortSignal; onListen(addr: { hostname: string; port: number }): void },
     handler: (request: Request) => Promise<Response>,
   ): DenoServer;
 };
 
-export const serve: Serve = async (app, { host, port }) => {
+export const serve: Serve = async (app, { host, port, tls }) => {
+  const scheme = tls ? "https" : "http";
   const abort = new AbortController();
   let listening!: (url: string) => void;
   const url = new Promise<string>((resolve) => (listening = resolve));
@@ -21,8 +22,9 @@ export const serve: Serve = async (app, { host, port }) => {
     {
       hostname: host,
       port,
+      ...(tls ? { cert: tls.cert, key: tls.key } : {}),
       signal: abort.signal,
-      onListen: ({ hostname, port }) => listening(`http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
+      onListen: ({ hostname, port }) => listening(`${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
     },
     async (request) => withKeptBody(await app.fetch(request)),
   );

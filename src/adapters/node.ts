@@ -2,6 +2,7 @@
 // web-stream layer and go straight from the store's reader to the socket.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -11,16 +12,17 @@ import { cachedAnswerOf } from "../response-cache.js";
 import type { Serve } from "./types.js";
 import { toRequest } from "./_node/request.js";
 
-export const serve: Serve = async (app, { host, port }) => {
+export const serve: Serve = async (app, { host, port, tls }) => {
+  const scheme = tls ? "https" : "http";
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    handle(app, req, res).catch((err) => {
+    handle(app, req, res, scheme).catch((err) => {
       console.error("release-server: failed to answer a request:", err);
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify({ detail: "internal server error" }));
     });
   };
   // requestTimeout 0: a large upload on a slow link may take longer than Node's default 5 minutes.
-  const server = createServer({ requestTimeout: 0 }, onRequest);
+  const server = tls ? createHttpsServer({ requestTimeout: 0, cert: tls.cert, key: tls.key }, onRequest) : createServer({ requestTimeout: 0 }, onRequest);
   // With this listener Node no longer answers `Expect: 100-continue` by itself:
   // the body stream sends 100 Continue when the app first reads it, so a
   // request refused before its body is needed never has its body sent.
@@ -32,7 +34,7 @@ export const serve: Serve = async (app, { host, port }) => {
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: `${scheme}://${shownHost}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -42,9 +44,9 @@ export const serve: Serve = async (app, { host, port }) => {
   };
 };
 
-async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(app: App, req: IncomingMessage, res: ServerResponse, scheme: "http" | "https"): Promise<void> {
   const body = req.method !== "GET" && req.method !== "HEAD" ? new NodeBody(req, res) : null;
-  const response = await app.fetch(toRequest(req, () => body?.stream ?? null));
+  const response = await app.fetch(toRequest(req, () => body?.stream ?? null, scheme));
   if (body && !req.complete) {
     if (!body.continued && expectsContinue(req)) {
       // The client holds its body back until told to continue; it never will be,

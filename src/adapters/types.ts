@@ -5,6 +5,8 @@ export interface ServeOptions {
   port: number;
   /** Largest request body the runtime must accept; the app enforces the exact limit. */
   maxBodyBytes: number;
+  /** PEM certificate chain and key: serve HTTPS (HTTP/1.1) instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export interface RunningServer {

@@ -1,6 +1,7 @@
 import { bearerAuth } from "../auth.js";
 import type { Deps, Handler } from "../context.js";
 import { HttpError, json, negotiate } from "../http.js";
+import { refuseImmutableAsset } from "../github/older-api.js";
 import { nameProblem } from "../names.js";
 import { packageJson } from "../package-json.js";
 import { publicBaseUrl } from "../public-url.js";
@@ -34,6 +35,7 @@ export function deletePackage(deps: Deps): Handler {
   return async ({ request, params }) => {
     authorize(request);
     const name = requireValidName(params.name);
+    await refuseImmutableAsset(deps, name);
     if (!(await deps.storage.remove(name))) throw new HttpError(404, `no package named "${name}"`);
     deps.log(`deleted ${name}`);
     return new Response(null, { status: 204 });

@@ -7,8 +7,9 @@ import type { Deps, Handler, RequestContext } from "../context.js";
 import { HttpError, json, negotiate } from "../http.js";
 import { publicBaseUrl } from "../public-url.js";
 import { dependsOnIndex } from "../response-cache.js";
-import { releaseModel } from "../releases.js";
-import { DEFAULT_REPOSITORY, type Repository } from "../repository.js";
+import { repoContext } from "../github/repo-context.js";
+import type { ReleaseModel } from "../releases.js";
+import type { Repository } from "../repository.js";
 import { HTML_HEADERS } from "../views/layout.js";
 import { landingPage, releasePage, releasesPage, type PageContext } from "../views/pages.js";
 
@@ -21,23 +22,23 @@ export function htmlResponse(body: string, vary = false): Response {
   return new Response(body, { headers: { ...HTML_HEADERS, ...(vary ? { vary: "Accept" } : {}) } });
 }
 
-function repositoryOf(params: Record<string, string>): Repository {
-  // Every owner/repo shows the one set of releases for now; the path is kept so that
-  // filtering by repository later is a change to this function and the model only.
-  return params.owner !== undefined ? { owner: params.owner, repo: params.repo } : DEFAULT_REPOSITORY;
-}
-
 function releasesPathOf(params: Record<string, string>): string {
   return params.owner !== undefined ? `/${encodeURIComponent(params.owner)}/${encodeURIComponent(params.repo)}/releases` : "/releases";
 }
 
-async function pageContext(deps: Deps, { request, params }: RequestContext): Promise<PageContext> {
+/** The page's repository (the default one at the root; GitHub's 404 for an unknown one), its model as this viewer sees it, and the page context. */
+async function pageContext(deps: Deps, ctx: RequestContext): Promise<{ model: ReleaseModel; page: PageContext }> {
+  const rc = await repoContext(deps, ctx, "");
+  const repository: Repository = { owner: rc.repo.name.owner, repo: rc.repo.name.repo };
   return {
-    site: publicBaseUrl(request, deps.config),
-    now: new Date(),
-    downloads: (p) => deps.downloadCount?.(p) ?? 0,
-    repository: repositoryOf(params),
-    releasesPath: releasesPathOf(params),
+    model: rc.model,
+    page: {
+      site: publicBaseUrl(ctx.request, deps.config),
+      now: new Date(),
+      downloads: rc.downloads,
+      repository,
+      releasesPath: releasesPathOf(ctx.params),
+    },
   };
 }
 
@@ -57,16 +58,16 @@ export function landing(deps: Deps): Handler {
       };
       return json({ name: "release-server", links }, 200, { vary: "Accept" });
     }
-    const model = releaseModel(await deps.storage.list());
-    return htmlResponse(landingPage(model, await pageContext(deps, ctx)), true);
+    const { model, page } = await pageContext(deps, ctx);
+    return htmlResponse(landingPage(model, page), true);
   });
 }
 
 /** The releases page: GET /releases (for browsers) and GET /{owner}/{repo}/releases. */
 export async function releasesHtml(deps: Deps, ctx: RequestContext): Promise<Response> {
-  const model = releaseModel(await deps.storage.list());
+  const { model, page } = await pageContext(deps, ctx);
   const n = Number(ctx.url.searchParams.get("page") ?? "1");
-  return htmlResponse(releasesPage(model, await pageContext(deps, ctx), Number.isSafeInteger(n) ? n : 1), ctx.params.owner === undefined);
+  return htmlResponse(releasesPage(model, page, Number.isSafeInteger(n) ? n : 1), ctx.params.owner === undefined);
 }
 
 export function repositoryReleases(deps: Deps): Handler {
@@ -76,9 +77,9 @@ export function repositoryReleases(deps: Deps): Handler {
 /** GET /releases/tag/{tag} and /{owner}/{repo}/releases/tag/{tag}: one release, where html_url points. */
 export function releaseTag(deps: Deps): Handler {
   return dependsOnIndex(async (ctx) => {
-    const model = releaseModel(await deps.storage.list());
+    const { model, page } = await pageContext(deps, ctx);
     const release = model.byTag(ctx.params.tag);
-    if (!release) throw new HttpError(404, `no release tagged "${ctx.params.tag}"; see /releases for the list`);
-    return htmlResponse(releasePage(model, release, await pageContext(deps, ctx)));
+    if (!release) throw new HttpError(404, `no release tagged "${ctx.params.tag}"; see ${page.releasesPath} for the list`);
+    return htmlResponse(releasePage(model, release, page));
   });
 }

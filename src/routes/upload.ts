@@ -9,9 +9,10 @@ import { booleanWord } from "../config.js";
 import type { Deps, Handler } from "../context.js";
 import { HttpError, json } from "../http.js";
 import { MULTIPART_OVERHEAD, receiveMultipart } from "../multipart.js";
+import { refuseImmutableAsset, retentionCandidates } from "../github/older-api.js";
 import { packageJson } from "../package-json.js";
 import { packagesToDelete } from "../retention.js";
-import { ConflictError, type StagedUpload } from "../store/index.js";
+import { ConflictError, type PackageEntry, type StagedUpload } from "../store/index.js";
 import { requireValidName } from "./packages.js";
 
 /** POST /upload?overwrite=: the package is the multipart "file" part. */
@@ -69,6 +70,7 @@ async function store(deps: Deps, staged: StagedUpload, name: string, overwrite: 
 
 async function checkTarget(deps: Deps, name: string, overwrite: boolean): Promise<void> {
   if (!overwrite && (await deps.storage.get(name))) throw conflict(name);
+  if (overwrite) await refuseImmutableAsset(deps, name);
 }
 
 function checkDeclaredLength(request: Request, allowed: number, limit: number): void {
@@ -76,16 +78,16 @@ function checkDeclaredLength(request: Request, allowed: number, limit: number): 
   if (declared > allowed) throw tooLarge(limit);
 }
 
-async function applyRetention({ storage, config, log }: Deps): Promise<void> {
+async function applyRetention(deps: Deps): Promise<void> {
+  const { storage, config, log } = deps;
   if (config.maxPackages === 0) return;
+  const choose = async (packages: readonly PackageEntry[]) => packagesToDelete(await retentionCandidates(deps, packages), config.maxPackages);
   // A store shared by several replicas chooses and removes in one step.
   if (storage.prune) {
-    for (const old of await storage.prune((packages) => packagesToDelete(packages, config.maxPackages))) {
-      log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`);
-    }
+    for (const old of await storage.prune(choose)) log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`);
     return;
   }
-  for (const old of packagesToDelete(await storage.list(), config.maxPackages)) {
+  for (const old of await choose(await storage.list())) {
     if (await storage.remove(old.name)) log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`);
   }
 }

@@ -91,7 +91,7 @@ export interface PackageStore {
    * one step that concurrent callers (other replicas too) take in turn.
    * Without it, retention removes the chosen packages one by one.
    */
-  prune?(choose: (packages: readonly PackageEntry[]) => PackageEntry[]): Promise<PackageEntry[]>;
+  prune?(choose: (packages: readonly PackageEntry[]) => PackageEntry[] | Promise<PackageEntry[]>): Promise<PackageEntry[]>;
   /** Optional: adds downloads counted here to counts shared by every replica; returns the totals. */
   addDownloads?(counts: DownloadTally[]): Promise<DownloadTally[]>;
 }

@@ -12,8 +12,14 @@ export { DownloadCounts } from "./download-counts.js";
 export interface StoreOptions {
   storagePath: string;
   log: (message: string) => void;
-  /** Which repository: [] is the default one, [owner, repo] another. */
-  namespace?: string[];
+  /**
+   * Which repository's store: [] is the default repository, ["owner", "repo"]
+   * another one. The caller checks the names (src/github/repo-names.ts); each
+   * backend maps a namespace to its medium (the filesystem: a hidden
+   * subdirectory `.repos/<owner>/<repo>/`, created when first opened; object
+   * storage: the prefix `<S3_PREFIX>repos/<owner>/<repo>/`).
+   */
+  namespace?: readonly string[];
   backend?: "fs" | "s3";
   s3?: S3Config | null;
   /** Seconds between listings of the bucket. */
@@ -28,12 +34,8 @@ export const REDIRECT_SECONDS = 300;
 
 export async function openStore(opts: StoreOptions): Promise<PackageStore> {
   const namespace = opts.namespace ?? [];
-  for (const part of namespace) {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(part)) throw new Error(`not a repository name: ${JSON.stringify(part)}`);
-  }
   if ((opts.backend ?? "fs") === "fs") {
-    if (namespace.length > 0) throw new Error("the filesystem backend keeps one repository per storage directory");
-    return FsStore.open(opts.storagePath, { log: opts.log });
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0 });
   }
   // Loaded only when chosen: a server on a directory never loads the object-storage code.
   const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);
@@ -55,6 +57,6 @@ export async function openStore(opts: StoreOptions): Promise<PackageStore> {
 }
 
 /** The default repository lives at S3_PREFIX itself; another under repos/<owner>/<repo>/. */
-export function namespacePrefix(prefix: string, namespace: string[]): string {
+export function namespacePrefix(prefix: string, namespace: readonly string[]): string {
   return namespace.length === 0 ? prefix : `${prefix}repos/${namespace.join("/")}/`;
 }

@@ -21,7 +21,7 @@ interface ResponseObject {
   content?: Record<string, unknown>;
 }
 
-const METHODS = ["get", "put", "post", "delete", "head"];
+const METHODS = ["get", "put", "post", "patch", "delete", "head"];
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 export interface Contract {

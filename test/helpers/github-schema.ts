@@ -1,4 +1,4 @@
-// Validators for GitHub's own `release` and `release-asset` schemas, taken
+// Validators for GitHub's own `release`, `release-asset`, error and notes schemas, taken
 // from @octokit/openapi (GitHub's published OpenAPI 3.0 description).
 //
 // OpenAPI 3.0 is JSON Schema plus `nullable`; Ajv understands `nullable` and
@@ -28,10 +28,11 @@ function collect(name: string, into: Record<string, unknown>): void {
   for (const m of text.matchAll(/"#\/components\/schemas\/([^"]+)"/g)) collect(m[1], into);
 }
 
-function build(): { release: ValidateFunction; asset: ValidateFunction } {
+function build(): Record<"release" | "asset" | "basicError" | "validationError" | "notes", ValidateFunction> {
   const schemas: Record<string, unknown> = {};
   collect("release", schemas);
   collect("nullable-simple-user", schemas);
+  for (const name of ["basic-error", "validation-error", "release-notes-content"]) collect(name, schemas);
   const release = structuredClone(schemas.release) as { properties: Record<string, unknown> };
   release.properties.author = { $ref: "#/components/schemas/nullable-simple-user" };
   schemas["release-as-served"] = release;
@@ -41,6 +42,9 @@ function build(): { release: ValidateFunction; asset: ValidateFunction } {
   return {
     release: ajv.getSchema("github#/components/schemas/release-as-served")!,
     asset: ajv.getSchema("github#/components/schemas/release-asset")!,
+    basicError: ajv.getSchema("github#/components/schemas/basic-error")!,
+    validationError: ajv.getSchema("github#/components/schemas/validation-error")!,
+    notes: ajv.getSchema("github#/components/schemas/release-notes-content")!,
   };
 }
 

@@ -15,10 +15,12 @@ class NodeRequest {
   #headers?: Headers;
   #body?: ReadableStream<Uint8Array> | null;
   #native?: Request;
+  #scheme: "http" | "https";
 
-  constructor(req: IncomingMessage, makeBody: () => ReadableStream<Uint8Array> | null) {
+  constructor(req: IncomingMessage, makeBody: () => ReadableStream<Uint8Array> | null, scheme: "http" | "https") {
     this.#req = req;
     this.#makeBody = makeBody;
+    this.#scheme = scheme;
   }
 
   get method(): string {
@@ -30,7 +32,7 @@ class NodeRequest {
       const host = this.#req.headers.host;
       // Only origin-form targets ("/path?query"); anything else is answered 404 by the router.
       const target = this.#req.url?.startsWith("/") ? this.#req.url : "/";
-      this.#url = `http://${host && isPlausibleHost(host) ? host : "localhost"}${target}`;
+      this.#url = `${this.#scheme}://${host && isPlausibleHost(host) ? host : "localhost"}${target}`;
     }
     return this.#url;
   }
@@ -75,6 +77,6 @@ for (const key of Object.getOwnPropertyNames(Request.prototype)) {
 }
 Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
 
-export function toRequest(req: IncomingMessage, makeBody: () => ReadableStream<Uint8Array> | null): Request {
-  return new NodeRequest(req, makeBody) as unknown as Request;
+export function toRequest(req: IncomingMessage, makeBody: () => ReadableStream<Uint8Array> | null, scheme: "http" | "https" = "http"): Request {
+  return new NodeRequest(req, makeBody, scheme) as unknown as Request;
 }

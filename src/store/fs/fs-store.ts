@@ -19,7 +19,7 @@
 
 import { createHash } from "node:crypto";
 import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
-import { lstat, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
@@ -52,6 +52,9 @@ class FsStaged implements StagedUpload {
 
 const READ_CHUNK = 512 * 1024;
 const SCAN_CONCURRENCY = 32;
+/** Packages up to this size are kept in memory once read, up to SMALL_BODIES_BYTES in all. */
+const SMALL_BODY_BYTES = 256 * 1024;
+const SMALL_BODIES_BYTES = 64 * 1024 * 1024;
 const INLINE_HASH_FILES = 64;
 const INLINE_HASH_BYTES = 64 * 1024 * 1024;
 const HEALTH_TTL_MS = 1000;
@@ -81,9 +84,52 @@ class FsReader implements PackageReader {
   }
 }
 
+/** The bytes of a small package, read once and kept: they stay readable whatever happens to the file. */
+class MemoryReader implements PackageReader {
+  constructor(
+    readonly entry: PackageEntry,
+    private readonly bytes: Uint8Array,
+  ) {}
+
+  async *read(start: number, end: number): AsyncIterable<Uint8Array> {
+    if (end >= start) yield this.bytes.subarray(start, end + 1);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The whole of a small file, in one read; null when it is shorter than its indexed size. Closes the handle. */
+async function readSmall(handle: FileHandle, size: number): Promise<Uint8Array | null> {
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      if (bytesRead === 0) return null;
+      filled += bytesRead;
+    }
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
 export interface FsStoreOptions {
   log?: (message: string) => void;
+  /** Create the directory (and its parents) when missing: for repository namespaces, never for STORAGE_PATH itself. */
+  create?: boolean;
 }
+
+/** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
+export const NAMESPACE_DIR = ".repos";
 
 export class FsStore implements PackageStore {
   private readonly index = new Map<string, Indexed>();
@@ -101,6 +147,8 @@ export class FsStore implements PackageStore {
   private suspects = new Set<string>(); // names the watcher saw change
   private readonly pending = new Map<string, Stats>(); // found without a trusted digest, waiting to be hashed
   private hashing = false;
+  private readonly smallBodies = new Map<string, { identity: Identity; bytes: Uint8Array }>(); // by name, oldest first
+  private smallBytes = 0;
   private readonly log: (message: string) => void;
 
   private constructor(
@@ -110,10 +158,23 @@ export class FsStore implements PackageStore {
     this.log = opts.log ?? (() => {});
   }
 
+  /**
+   * The directory of a namespace: the storage path itself for [], else
+   * `.repos/<a>/<b>/` below it. Each part must be one plain path segment
+   * (the caller has checked the names; this refuses anything else outright).
+   */
+  static directoryFor(storagePath: string, namespace: readonly string[]): string {
+    for (const part of namespace) {
+      if (!/^[a-z0-9_][a-z0-9._-]*$/.test(part) || part.length > 100) throw new Error(`not a store namespace segment: ${JSON.stringify(part)}`);
+    }
+    return namespace.length === 0 ? storagePath : join(storagePath, NAMESPACE_DIR, ...namespace);
+  }
+
   /** Removes leftover temp files and builds the index. */
   static async open(dir: string, opts: FsStoreOptions = {}): Promise<FsStore> {
     const store = new FsStore(dir, opts);
     try {
+      if (opts.create) await mkdir(dir, { recursive: true });
       for (const name of await readdir(dir)) {
         if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
       }
@@ -152,19 +213,36 @@ export class FsStore implements PackageStore {
         this.checkNotPending(name);
         return undefined;
       }
+      const path = join(this.dir, name);
+      const kept = this.smallBodies.get(name);
+      if (kept && sameIdentity(kept.identity, entry)) {
+        // A small package read before: one stat proves the file still holds these bytes.
+        const st = statOrNull(path);
+        if (st && sameIdentity(entry, identityOf(st))) return new MemoryReader(publicEntry(entry), kept.bytes);
+        this.lookAgain(name);
+        continue;
+      }
       let handle: FileHandle;
       try {
-        handle = await open(join(this.dir, name), "r");
+        handle = await open(path, "r");
       } catch (err) {
         if (errnoOf(err) !== "ENOENT") throw await translate(err, this.dir);
-        this.dirty = true; // removed behind our back
+        this.lookAgain(name); // removed behind our back
         continue;
       }
       const st = await handle.stat();
       // The digest is served only for the bytes it was computed from.
-      if (st.isFile() && sameIdentity(entry, identityOf(st))) return new FsReader(publicEntry(entry), handle);
-      await handle.close();
-      this.dirty = true; // changed behind our back: describe it again before serving it
+      if (st.isFile() && sameIdentity(entry, identityOf(st))) {
+        if (entry.size > SMALL_BODY_BYTES) return new FsReader(publicEntry(entry), handle);
+        const bytes = await readSmall(handle, entry.size);
+        if (bytes && sameIdentity(entry, identityOf(await stat(path)))) {
+          this.keepSmall(name, entry, bytes);
+          return new MemoryReader(publicEntry(entry), bytes);
+        }
+      } else {
+        await handle.close();
+      }
+      this.lookAgain(name); // changed behind our back: describe it again before serving it
     }
     throw new StorageUnavailableError(`the package "${name}" is being changed on the storage volume; try again shortly`);
   }
@@ -254,6 +332,7 @@ export class FsStore implements PackageStore {
       await syncDir(this.dir);
       const entry: Indexed = { name, sha256: own.sha256, createdAt: st.mtime, ...identityOf(st) };
       this.pending.delete(name);
+      this.dropSmall(name);
       this.index.set(name, entry);
       this.changed();
       return { entry: publicEntry(entry), replaced: existing !== null };
@@ -272,6 +351,7 @@ export class FsStore implements PackageStore {
       }
       await syncDir(this.dir);
       this.index.delete(name);
+      this.dropSmall(name);
       this.changed();
       return true;
     });
@@ -292,6 +372,7 @@ export class FsStore implements PackageStore {
     } catch (err) {
       throw await translate(err, this.dir);
     }
+    this.changed(); // answers built from documents (release metadata, counts) are stale now
   }
 
   private async probeCached(): Promise<Omit<StoreHealth, "indexed">> {
@@ -307,6 +388,7 @@ export class FsStore implements PackageStore {
   noteChanged(names: readonly string[]): void {
     for (const name of names) this.suspects.add(name);
     this.dirty = true;
+    this.changed(); // documents may have changed too: what was built from them is stale
   }
 
   onChange(listener: () => void): () => void {
@@ -334,6 +416,29 @@ export class FsStore implements PackageStore {
     if (this.pending.size === 0) return { ...state, indexed: true };
     const hashing = `${this.pending.size} packages found without a trusted checksum are being hashed`;
     return { ...state, indexed: false, detail: state.detail ? `${state.detail}; ${hashing}` : hashing };
+  }
+
+  private lookAgain(name: string): void {
+    this.suspects.add(name);
+    this.dirty = true;
+    this.dropSmall(name);
+  }
+
+  /** Keeps a small package's bytes, so the next download costs one stat instead of an open and a read. */
+  private keepSmall(name: string, identity: Identity, bytes: Uint8Array): void {
+    this.dropSmall(name);
+    while (this.smallBytes + bytes.length > SMALL_BODIES_BYTES && this.smallBodies.size > 0) {
+      this.dropSmall(this.smallBodies.keys().next().value as string);
+    }
+    this.smallBodies.set(name, { identity: { ...identity }, bytes });
+    this.smallBytes += bytes.length;
+  }
+
+  private dropSmall(name: string): void {
+    const kept = this.smallBodies.get(name);
+    if (!kept) return;
+    this.smallBodies.delete(name);
+    this.smallBytes -= kept.bytes.length;
   }
 
   private checkNotPending(name: string): void {

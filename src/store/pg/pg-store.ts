@@ -266,13 +266,13 @@ export class PgS3Store extends S3Store {
    * at once take turns, each choosing from the names as they are then, so
    * together they never remove more than one would.
    */
-  async prune(choose: (packages: readonly PackageEntry[]) => PackageEntry[]): Promise<PackageEntry[]> {
+  async prune(choose: (packages: readonly PackageEntry[]) => PackageEntry[] | Promise<PackageEntry[]>): Promise<PackageEntry[]> {
     const doomed = await this.db(() =>
       this.sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(hashtext(${"release-server:retention:" + this.storeId}))`;
         const rows = (await tx<Row[]>`select * from rs_packages where store = ${this.storeId}`).map(fromRow);
         rows.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? -1 : 1));
-        const chosen = new Set(choose(rows).map((p) => p.name));
+        const chosen = new Set((await choose(rows)).map((p) => p.name));
         const gone = rows.filter((r) => chosen.has(r.name));
         for (const r of gone) {
           await tx`delete from rs_packages where store = ${this.storeId} and name = ${r.name}`;

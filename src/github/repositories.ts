@@ -1,0 +1,172 @@
+// The repositories this server holds: one store per repository, opened on
+// demand. The default repository (DEFAULT_REPOSITORY) is the store the older
+// API uses, at STORAGE_PATH itself; every other one is created by its first
+// authenticated write and recorded in the document `repositories.json` of the
+// default store, so a backend that keeps documents in a database needs nothing
+// more for several replicas to agree. See docs/repositories.md.
+//
+// Each repository's release metadata is one document, `releases.json`,
+// replaced atomically on every change. Changes to it are serialized per
+// repository in this process (read, modify, write); reads reuse the last copy
+// for at most METADATA_TTL_MS, so a change made by another replica shows up
+// within that time.
+
+import { DownloadCounts, openStore, type StoreOptions, type PackageEntry, type PackageStore } from "../store/index.js";
+import { emptyReleases, parseReleasesDocument, RELEASES_DOCUMENT, type ReleasesDocument } from "./release-records.js";
+import { parseRepoName, type RepoName } from "./repo-names.js";
+
+const REPOSITORIES_DOCUMENT = "repositories.json";
+const METADATA_TTL_MS = 1000;
+
+export interface DownloadCounter {
+  record(entry: PackageEntry): void;
+  count(entry: PackageEntry): number;
+}
+
+export class Repository {
+  private cached: { at: number; doc: ReleasesDocument } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly name: RepoName,
+    readonly isDefault: boolean,
+    readonly store: PackageStore,
+    readonly downloads: DownloadCounter,
+  ) {
+    // Release metadata saved by another worker or process comes with a change notice.
+    store.onChange(() => (this.cached = null));
+  }
+
+  /** The release metadata, at most METADATA_TTL_MS old (fresh after this process's own changes). */
+  async releases(): Promise<ReleasesDocument> {
+    if (this.cached && Date.now() - this.cached.at <= METADATA_TTL_MS) return this.cached.doc;
+    const doc = parseReleasesDocument(await this.store.loadDocument(RELEASES_DOCUMENT));
+    this.cached = { at: Date.now(), doc };
+    return doc;
+  }
+
+  /**
+   * Reads the metadata fresh, lets `change` modify a copy, and saves it
+   * atomically; one change at a time per repository. When `change` throws,
+   * nothing is saved.
+   */
+  update<T>(change: (doc: ReleasesDocument) => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(async () => {
+      const doc = parseReleasesDocument(await this.store.loadDocument(RELEASES_DOCUMENT));
+      const result = await change(doc);
+      await this.store.saveDocument(RELEASES_DOCUMENT, JSON.stringify(doc, null, 1) + "\n");
+      this.cached = { at: Date.now(), doc };
+      return result;
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+export interface RepositoriesOptions {
+  storagePath: string;
+  log: (message: string) => void;
+  defaultName: RepoName;
+  defaultStore: PackageStore;
+  defaultDownloads: DownloadCounter;
+  /** The backend settings every repository's store is opened with (object storage, database). */
+  storeOptions?: Omit<StoreOptions, "storagePath" | "log" | "namespace">;
+}
+
+export class Repositories {
+  readonly default: Repository;
+  private readonly listeners = new Set<() => void>();
+  private readonly open = new Map<string, Promise<Repository>>();
+  private known: { at: number; keys: Set<string> } | null = null;
+  private listQueue: Promise<unknown> = Promise.resolve();
+  private readonly counters: DownloadCounts[] = [];
+
+  constructor(private readonly opts: RepositoriesOptions) {
+    this.default = new Repository(opts.defaultName, true, opts.defaultStore, opts.defaultDownloads);
+  }
+
+  /** Calls `listener` when the packages or documents of any repository change, opened now or later. */
+  onChange(listener: () => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** The repository, or undefined when the name is not valid or no such repository exists. */
+  async find(owner: string, repo: string): Promise<Repository | undefined> {
+    const name = parseRepoName(owner, repo);
+    if (!name) return undefined;
+    if (name.key === this.default.name.key) return this.default;
+    if (!this.open.has(name.key) && !(await this.exists(name.key))) return undefined;
+    return this.opened(name);
+  }
+
+  /** The repository, created when it does not exist yet; undefined only for a name that is not valid. */
+  async findOrCreate(owner: string, repo: string): Promise<Repository | undefined> {
+    const name = parseRepoName(owner, repo);
+    if (!name) return undefined;
+    const found = await this.find(owner, repo);
+    if (found) return found;
+    const repository = await this.opened(name); // creates its directory (or prefix)
+    await this.record(name.key);
+    this.opts.log(`created repository ${name.key}`);
+    return repository;
+  }
+
+  async close(): Promise<void> {
+    for (const counts of this.counters) await counts.flush();
+    for (const pending of this.open.values()) await (await pending).store.close();
+  }
+
+  private opened(name: RepoName): Promise<Repository> {
+    let pending = this.open.get(name.key);
+    if (!pending) {
+      pending = (async () => {
+        const { storagePath, log, storeOptions } = this.opts;
+        const store = await openStore({ ...storeOptions, storagePath, log, namespace: name.key.split("/") });
+        store.onChange(() => {
+          for (const listener of this.listeners) listener();
+        });
+        const counts = await DownloadCounts.open(store, { liveNames: async () => (await store.list()).map((p) => p.name), log });
+        this.counters.push(counts);
+        return new Repository(name, false, store, counts);
+      })();
+      pending.catch(() => this.open.delete(name.key));
+      this.open.set(name.key, pending);
+    }
+    return pending;
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    if (this.known && Date.now() - this.known.at <= METADATA_TTL_MS) {
+      if (this.known.keys.has(key)) return true;
+    }
+    this.known = { at: Date.now(), keys: await this.loadList() };
+    return this.known.keys.has(key);
+  }
+
+  private async loadList(): Promise<Set<string>> {
+    const text = await this.default.store.loadDocument(REPOSITORIES_DOCUMENT);
+    if (text === null) return new Set();
+    try {
+      const doc = JSON.parse(text) as { repositories?: unknown };
+      return new Set(Array.isArray(doc.repositories) ? doc.repositories.filter((k): k is string => typeof k === "string") : []);
+    } catch {
+      this.opts.log(`repositories: ignoring unreadable ${REPOSITORIES_DOCUMENT}`);
+      return new Set();
+    }
+  }
+
+  private record(key: string): Promise<void> {
+    const run = this.listQueue.then(async () => {
+      const keys = await this.loadList();
+      if (keys.has(key)) return;
+      keys.add(key);
+      const repositories = [...keys].sort();
+      await this.default.store.saveDocument(REPOSITORIES_DOCUMENT, JSON.stringify({ version: 1, repositories }, null, 1) + "\n");
+      this.known = { at: Date.now(), keys };
+    });
+    this.listQueue = run.catch(() => {});
+    return run;
+  }
+}
+
+export { emptyReleases };
