@@ -126,6 +126,8 @@ export interface FsStoreOptions {
   log?: (message: string) => void;
   /** Create the directory (and its parents) when missing: for repository namespaces, never for STORAGE_PATH itself. */
   create?: boolean;
+  /** Remove leftover temp files at open (default). A WORKERS worker does not: a sibling may be receiving into one. */
+  sweep?: boolean;
 }
 
 /** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
@@ -176,7 +178,7 @@ export class FsStore implements PackageStore {
     try {
       if (opts.create) await mkdir(dir, { recursive: true });
       for (const name of await readdir(dir)) {
-        if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
+        if (opts.sweep !== false && name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
       }
     } catch (err) {
       throw await translate(err, dir);
