@@ -13,8 +13,8 @@ import { DownloadCounts } from "./store/index.js";
 
 type Message =
   | { type: "ready" } // worker -> primary: it listens for change notices now
-  | { type: "changed"; id: number; names: string[] } // worker -> primary -> other workers
-  | { type: "seen"; id: number } // worker -> primary: it has marked the names
+  | { type: "changed"; id: number; names: string[]; key?: string } // worker -> primary -> other workers (key: which wait it settles)
+  | { type: "seen"; key?: string } // worker -> primary: it has marked the names
   | { type: "relayed"; id: number } // primary -> worker: every other worker has seen them
   | { type: "downloaded"; name: string; sha256: string } // worker -> primary
   | { type: "counts"; counts: [string, string, number][] }; // primary -> workers: name, sha256, total
@@ -25,7 +25,7 @@ export const isWorker = (): boolean => cluster.isWorker;
 export async function runPrimary(opts: { workers: number; store: PackageStore; log: (m: string) => void }): Promise<void> {
   const { store, log } = opts;
   let stopping = false;
-  const waiting = new Map<string, { from: Worker; pending: Set<number> }>(); // by `${worker.id}:${id}`
+  const waiting = new Map<string, { from: Worker; id: number; pending: Set<number> }>(); // by `${worker.id}:${id}`
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
   // A worker still starting cannot answer yet: the names changed meanwhile are kept for it, and sent when it is ready.
   const missed = new Map<number, Set<string>>();
@@ -45,7 +45,7 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
     const wait = waiting.get(key);
     if (!wait || wait.pending.size > 0) return;
     waiting.delete(key);
-    send(wait.from, { type: "relayed", id: Number(key.split(":")[1]) });
+    send(wait.from, { type: "relayed", id: wait.id });
   };
 
   const fork = () => {
@@ -62,15 +62,13 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
         const key = `${worker.id}:${message.id}`;
         for (const names of missed.values()) for (const name of message.names) names.add(name);
         const others = live().filter((w) => w !== worker && !missed.has(w.id));
-        waiting.set(key, { from: worker, pending: new Set(others.map((w) => w.id)) });
-        for (const other of others) send(other, { ...message, id: Number(`${worker.id}${String(message.id).padStart(9, "0")}`) });
+        waiting.set(key, { from: worker, id: message.id, pending: new Set(others.map((w) => w.id)) });
+        for (const other of others) send(other, { ...message, key });
         settle(key);
       } else if (message.type === "seen") {
-        // The relayed id encodes the sender: its worker id, then the sender's own id in nine digits.
-        const text = String(message.id);
-        const key = `${text.slice(0, -9)}:${Number(text.slice(-9))}`;
-        waiting.get(key)?.pending.delete(worker.id);
-        settle(key);
+        if (message.key === undefined) return; // names it missed while starting: nobody waits
+        waiting.get(message.key)?.pending.delete(worker.id);
+        settle(message.key);
       }
     });
     return worker;
@@ -116,7 +114,7 @@ export function sharedStore(store: PackageStore): PackageStore {
   process.on("message", (message: Message) => {
     if (message.type === "changed") {
       store.noteChanged(message.names);
-      process.send!({ type: "seen", id: message.id } satisfies Message);
+      process.send!({ type: "seen", key: message.key } satisfies Message);
     } else if (message.type === "relayed") {
       waiting.get(message.id)?.();
       waiting.delete(message.id);
