@@ -48,6 +48,23 @@ export interface Config {
   keepAliveTimeout: number;
   /** Open connections at most; 0 means no limit of our own. */
   maxConnections: number;
+  storageBackend: "fs" | "s3";
+  /** Object storage settings; null with the filesystem backend. */
+  s3: S3Config | null;
+  indexRefreshInterval: number; // seconds
+  /** PostgreSQL for several replicas; null for one. */
+  databaseUrl: string | null;
+}
+
+export interface S3Config {
+  endpoint: string;
+  region: string;
+  bucket: string;
+  prefix: string; // "" or ending in "/"
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+  redirectDownloads: boolean;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +100,20 @@ export const SETTINGS = [
   "SEND_TIMEOUT",
   "KEEPALIVE_TIMEOUT",
   "MAX_CONNECTIONS",
+  "STORAGE_BACKEND",
+  "S3_ENDPOINT",
+  "S3_REGION",
+  "S3_BUCKET",
+  "S3_PREFIX",
+  "S3_ACCESS_KEY_ID",
+  "S3_ACCESS_KEY_ID_FILE",
+  "S3_SECRET_ACCESS_KEY",
+  "S3_SECRET_ACCESS_KEY_FILE",
+  "S3_FORCE_PATH_STYLE",
+  "S3_REDIRECT_DOWNLOADS",
+  "INDEX_REFRESH_INTERVAL",
+  "DATABASE_URL",
+  "DATABASE_URL_FILE",
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -107,6 +138,12 @@ export const DEFAULTS = {
   SEND_TIMEOUT: "60",
   KEEPALIVE_TIMEOUT: "5",
   MAX_CONNECTIONS: "0",
+  STORAGE_BACKEND: "fs",
+  S3_REGION: "us-east-1",
+  S3_PREFIX: "",
+  S3_FORCE_PATH_STYLE: "false",
+  S3_REDIRECT_DOWNLOADS: "false",
+  INDEX_REFRESH_INTERVAL: "30",
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -164,6 +201,7 @@ export function parseConfig(src: Sources): Config {
     sendTimeout: parseSeconds(get("SEND_TIMEOUT")),
     keepAliveTimeout: parseSeconds(get("KEEPALIVE_TIMEOUT")),
     maxConnections: parseInteger(get("MAX_CONNECTIONS"), 0, 1_000_000),
+    ...parseStorageBackend(given, get, src),
   };
 }
 
@@ -194,6 +232,70 @@ function parseTls(
     return text;
   };
   return { cert: load(cert, "-----BEGIN"), key: load(key, "-----BEGIN"), certFile: cert.value, keyFile: key.value };
+}
+
+type Given = (key: Setting) => { value: string; from: string } | null;
+
+function parseStorageBackend(given: Given, get: (key: Setting & keyof typeof DEFAULTS) => { value: string; from: string }, src: Sources) {
+  const backend = get("STORAGE_BACKEND");
+  if (backend.value !== "fs" && backend.value !== "s3") throw new ConfigError(backend.from, backend.value, 'expected "fs" (a directory) or "s3" (object storage)');
+  const indexRefreshInterval = parseSeconds(get("INDEX_REFRESH_INTERVAL"));
+  if (indexRefreshInterval <= 0) throw new ConfigError("INDEX_REFRESH_INTERVAL", indexRefreshInterval, "expected more than 0 seconds");
+  const databaseUrl = secret(given, src, "DATABASE_URL", "DATABASE_URL_FILE");
+  if (backend.value === "fs") {
+    if (databaseUrl) throw new ConfigError("DATABASE_URL", "(set)", "a database is for several replicas on object storage; set STORAGE_BACKEND=s3 too");
+    return { storageBackend: "fs" as const, s3: null, indexRefreshInterval, databaseUrl: null };
+  }
+  const required = (key: Setting) => given(key) ?? missing(key);
+  const endpoint = required("S3_ENDPOINT");
+  let url: URL;
+  try {
+    url = new URL(endpoint.value);
+  } catch {
+    throw new ConfigError(endpoint.from, endpoint.value, "expected the object storage's URL, such as https://s3.eu-west-1.amazonaws.com");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(endpoint.from, endpoint.value, "expected an http or https URL");
+  const bucket = required("S3_BUCKET");
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket.value)) throw new ConfigError(bucket.from, bucket.value, "not a valid bucket name (3-63 lower-case letters, digits, dots and hyphens)");
+  const prefix = get("S3_PREFIX").value.replace(/^\/+|\/+$/g, "");
+  const accessKeyId = secret(given, src, "S3_ACCESS_KEY_ID", "S3_ACCESS_KEY_ID_FILE") ?? missing("S3_ACCESS_KEY_ID");
+  const secretAccessKey = secret(given, src, "S3_SECRET_ACCESS_KEY", "S3_SECRET_ACCESS_KEY_FILE") ?? missing("S3_SECRET_ACCESS_KEY");
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError("DATABASE_URL", "(hidden)", "expected a postgres:// URL");
+  return {
+    storageBackend: "s3" as const,
+    s3: {
+      endpoint: url.href.replace(/\/+$/, ""),
+      region: get("S3_REGION").value,
+      bucket: bucket.value,
+      prefix: prefix === "" ? "" : prefix + "/",
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: parseBoolean(get("S3_FORCE_PATH_STYLE")),
+      redirectDownloads: parseBoolean(get("S3_REDIRECT_DOWNLOADS")),
+    },
+    indexRefreshInterval,
+    databaseUrl,
+  };
+}
+
+function missing(key: string): never {
+  throw new ConfigError(key, "", `required with STORAGE_BACKEND=s3`);
+}
+
+/** A secret given directly or as a file (for Kubernetes secrets); never echoed in errors. */
+function secret(given: Given, src: Sources, key: Setting, fileKey: Setting): string | null {
+  const direct = given(key);
+  if (direct) return direct.value;
+  const file = given(fileKey);
+  if (!file) return null;
+  let text: string;
+  try {
+    text = src.readTokenFile(file.value);
+  } catch (err) {
+    throw new ConfigError(file.from, file.value, `cannot read the file: ${(err as Error).message}`);
+  }
+  if (text.trim() === "") throw new ConfigError(file.from, file.value, "the file is empty");
+  return text.trim();
 }
 
 function parseYamlFile(text: string | null, path: string): Record<string, unknown> {
@@ -341,7 +443,7 @@ export async function loadConfig(env: Env): Promise<Config> {
     readTokenFile: (path) => readFileSync(path, "utf8"),
     generateToken: () => randomBytes(24).toString("base64url"),
   });
-  await checkStorageWritable(config.storagePath);
+  if (config.storageBackend === "fs") await checkStorageWritable(config.storagePath);
   return config;
 }
 

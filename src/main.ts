@@ -11,11 +11,11 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { parseFullName } from "./github/repo-names.js";
 import { Repositories } from "./github/repositories.js";
 import { MULTIPART_OVERHEAD } from "./multipart.js";
-import { createLogger } from "./ops/log.js";
+import { createLogger, type Logger } from "./ops/log.js";
 import { Metrics } from "./ops/metrics.js";
 import { watchTokenFile } from "./ops/token-file.js";
 import { detectRuntime } from "./runtime.js";
-import { DownloadCounts, openStore } from "./store/index.js";
+import { DownloadCounts, openStore, StoreError, type PackageStore } from "./store/index.js";
 
 async function loadConfigOrExit(): Promise<Config> {
   try {
@@ -39,8 +39,8 @@ async function main(): Promise<void> {
       process.env.AUTH_TOKEN = config.authToken;
       log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
     }
-    log(`starting ${workers} workers (storage ${config.storagePath})`, { workers });
-    await runPrimary({ workers, store: await openStore({ storagePath: config.storagePath, log }), log });
+    log(`starting ${workers} workers (storage ${describeStorage(config)})`, { workers });
+    await runPrimary({ workers, store: await openStoreOrExit(config, log, true), log });
     log("stopped");
     process.exit(0);
   }
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     ? watchTokenFile(config.authTokenFile, config.authTokenSource, config.authToken, auth, log)
     : () => {};
   // Only the primary cleans up after a crash: a worker's sibling may be receiving into a temp file.
-  const opened = await openStore({ storagePath: config.storagePath, log, sweep: !isWorker() });
+  const opened = await openStoreOrExit(config, log, !isWorker());
   const storage = isWorker() ? sharedStore(opened) : opened;
   let invalidate = () => {};
   const downloads = isWorker()
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     defaultName: parseFullName(config.defaultRepository)!,
     defaultStore: storage,
     defaultDownloads: downloads,
-    sweep: !isWorker(),
+    storeOptions: { ...backendOptions(config), sweep: !isWorker() },
   });
   const metrics = new Metrics(async () => {
     const packages = await storage.list();
@@ -133,10 +133,10 @@ async function main(): Promise<void> {
 
   metrics.openConnections = () => server.openConnections();
   // test/helpers/server.ts waits for "listening on <url>" followed by white space, in either format.
-  log(`listening on ${server.url} (runtime ${runtime}, storage ${config.storagePath})`, {
+  log(`listening on ${server.url} (runtime ${runtime}, storage ${describeStorage(config)})`, {
     url: server.url,
     runtime,
-    storage: config.storagePath,
+    storage: describeStorage(config),
     tokens: config.authTokens.map((t) => t.name),
     max_packages: config.maxPackages,
     metrics: config.metrics,
@@ -145,6 +145,27 @@ async function main(): Promise<void> {
     // Printed once so a developer can upload right away; set AUTH_TOKEN to keep one across restarts.
     log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
   }
+}
+
+/** A bucket, credentials, endpoint or database that cannot be used stops startup with one line. */
+async function openStoreOrExit(config: Config, log: Logger, sweep: boolean): Promise<PackageStore> {
+  try {
+    return await openStore({ storagePath: config.storagePath, log, sweep, ...backendOptions(config) });
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    console.error(`release-server: cannot open the storage (${describeStorage(config)}): ${err.detail}`);
+    return process.exit(1);
+  }
+}
+
+function backendOptions(config: Config) {
+  return { backend: config.storageBackend, s3: config.s3, indexRefreshInterval: config.indexRefreshInterval, databaseUrl: config.databaseUrl };
+}
+
+function describeStorage(config: Config): string {
+  if (!config.s3) return config.storagePath;
+  const where = `s3 ${config.s3.endpoint} bucket ${config.s3.bucket}${config.s3.prefix ? ` prefix ${config.s3.prefix}` : ""}`;
+  return config.databaseUrl ? `${where}, metadata in PostgreSQL` : where;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,12 +3,12 @@
 // (it never holds a whole package in memory).
 
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { curl, listed, upload } from "./helpers/requests.js";
 import { keptDir, serverFor, TOKEN, type RunningServer } from "./helpers/server.js";
+import { storedBytes, storedChunks } from "./helpers/stored.js";
 
 const SIZE = 200 * 1024 * 1024;
 // Generous (buffers, GC slack, a busy machine) yet far below the 200 MB a buffered upload would need.
@@ -74,10 +74,10 @@ t.test("a 200 MB upload streams through with bounded memory", async (t) => {
   t.match(JSON.parse(up.stdout), { name: "big-package.zip", size: SIZE, sha256: sha });
   t.ok(peak - baseline < MAX_GROWTH, `RSS grew by ${((peak - baseline) / 2 ** 20).toFixed(1)} MiB during the upload (limit ${MAX_GROWTH / 2 ** 20} MiB)`);
 
-  t.equal(await readFile(join(server.storage, "big-package.zip.sha256"), "utf8"), sha, "the sidecar");
+  t.equal((await storedBytes(server.storage, "big-package.zip.sha256")).toString(), sha, "the sidecar");
   t.equal((await listed(server)).find((p) => p.name === "big-package.zip")?.sha256, sha, "the index");
   const stored = createHash("sha256");
-  for await (const chunk of createReadStream(join(server.storage, "big-package.zip"))) stored.update(chunk);
+  for await (const chunk of storedChunks(server.storage, "big-package.zip")) stored.update(chunk);
   t.equal(stored.digest("hex"), sha, "the stored bytes");
 
   const down = await peakRss(server, streamedSha256(`${server.url}/assets/big-package.zip`));

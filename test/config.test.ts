@@ -58,7 +58,34 @@ t.test("defaults when nothing is configured", async (t) => {
     sendTimeout: 60,
     keepAliveTimeout: 5,
     maxConnections: 0,
+    storageBackend: "fs",
+    s3: null,
+    indexRefreshInterval: 30,
+    databaseUrl: null,
   });
+});
+
+t.test("object storage: STORAGE_BACKEND=s3 and its settings, secrets from files, one-line errors", async (t) => {
+  const s3 = { STORAGE_BACKEND: "s3", S3_ENDPOINT: "http://127.0.0.1:8080/", S3_BUCKET: "releases", S3_ACCESS_KEY_ID: "test:tester", S3_SECRET_ACCESS_KEY: "testing" };
+  t.match(parse({ ...s3, S3_PREFIX: "/team/", S3_FORCE_PATH_STYLE: "true", INDEX_REFRESH_INTERVAL: "5" }), {
+    storageBackend: "s3",
+    s3: { endpoint: "http://127.0.0.1:8080", region: "us-east-1", bucket: "releases", prefix: "team/", forcePathStyle: true, redirectDownloads: false },
+    indexRefreshInterval: 5,
+    databaseUrl: null,
+  });
+  const files: Record<string, string> = { "/run/key": "from-file\n", "/run/db": "postgres://u:p@db/releases\n" };
+  const c = parse({ ...s3, S3_SECRET_ACCESS_KEY: "", S3_SECRET_ACCESS_KEY_FILE: "/run/key", DATABASE_URL_FILE: "/run/db" }, null, { readTokenFile: (p) => files[p] });
+  t.equal(c.s3!.secretAccessKey, "from-file");
+  t.equal(c.databaseUrl, "postgres://u:p@db/releases");
+  t.match(parse({}, "storage_backend: s3\ns3_endpoint: https://s3.example.com\ns3_bucket: rel\ns3_access_key_id: a\ns3_secret_access_key: b\n"), { s3: { bucket: "rel" } });
+  rejects(t, "STORAGE_BACKEND", "disk", { STORAGE_BACKEND: "disk" });
+  rejects(t, "S3_ENDPOINT", "", { STORAGE_BACKEND: "s3" });
+  rejects(t, "S3_ENDPOINT", "ftp://x", { ...s3, S3_ENDPOINT: "ftp://x" });
+  rejects(t, "S3_BUCKET", "Bad_Bucket", { ...s3, S3_BUCKET: "Bad_Bucket" });
+  rejects(t, "S3_SECRET_ACCESS_KEY", "", { ...s3, S3_SECRET_ACCESS_KEY: "" });
+  rejects(t, "INDEX_REFRESH_INTERVAL", "nope", { ...s3, INDEX_REFRESH_INTERVAL: "nope" });
+  t.throws(() => parse({ DATABASE_URL: "postgres://x" }), /STORAGE_BACKEND=s3/, "a database without object storage is refused");
+  t.throws(() => parse({ ...s3, DATABASE_URL: "mysql://x" }), /postgres/, "and one that is not PostgreSQL");
 });
 
 t.test("repositories, immutable releases and TLS", async (t) => {

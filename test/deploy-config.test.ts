@@ -29,8 +29,10 @@ const merge = (a: Values, b: Values): Values =>
   Object.fromEntries([...Object.keys(a), ...Object.keys(b)].map((k) => [k, isObject(a[k]) && isObject(b[k]) ? merge(a[k], b[k]) : (k in b ? b[k] : a[k])]));
 
 function configFor(v: Values, env: Record<string, string> = {}, readTokenFile = (_: string) => "  s3cret-token\n") {
+  // In object-storage mode the deployment adds the credentials (and the database URL) from Secrets.
+  const secrets = (v.objectStorage as Values | undefined)?.enabled ? { S3_ACCESS_KEY_ID: "id", S3_SECRET_ACCESS_KEY: "secret", ...((v.database as Values | undefined)?.existingSecret ? { DATABASE_URL: "postgres://u:p@db/releases" } : {}) } : {};
   return parseConfig({
-    env: { ...imageEnv, CONFIG_PATH, ...env },
+    env: { ...imageEnv, CONFIG_PATH, ...secrets, ...env },
     yamlText: renderConfigYaml(configmap, v),
     configPath: CONFIG_PATH,
     readTokenFile,

@@ -2,15 +2,16 @@
 // checked byte for byte and by sha256, overwrite semantics, retention.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t, { type Test } from "tap";
-import { curl, download, eventually, isError, listed, openUpload, sha256, tempFiles, upload, uploaded } from "./helpers/requests.js";
+import { curl, download, isError, listed, openUpload, sha256, upload, uploaded } from "./helpers/requests.js";
 import { serverFor, TOKEN, type RunningServer } from "./helpers/server.js";
+import { storedBytes, storedEntries, uploadsLeft, uploadsUnderWay } from "./helpers/stored.js";
 
-/** The storage directory holds exactly these packages (plus their sidecars), and no temp files. */
+/** The storage directory (or the bucket) holds exactly these packages (plus their sidecars), and no temp files. */
 async function storesExactly(t: Test, server: RunningServer, names: string[]) {
-  const files = (await readdir(server.storage)).sort();
+  const files = await storedEntries(server.storage);
   t.same(files, names.flatMap((n) => [n, `${n}.sha256`]).sort(), `stored: ${names.join(", ") || "nothing"}`);
 }
 
@@ -27,8 +28,8 @@ t.test("upload, download and delete round trip", async (t) => {
   t.match(body, { name, size: bytes.length, sha256: sha256(bytes), removed: [] });
   t.match(body.created_at, /Z$/);
 
-  t.same(await readFile(join(server.storage, name)), Buffer.from(bytes), "the stored file holds the bytes");
-  t.equal(await readFile(join(server.storage, `${name}.sha256`), "utf8"), sha256(bytes), "the sidecar holds the bare hex digest");
+  t.same(await storedBytes(server.storage, name), Buffer.from(bytes), "the stored file holds the bytes");
+  t.equal((await storedBytes(server.storage, `${name}.sha256`)).toString(), sha256(bytes), "the sidecar holds the bare hex digest");
   const got = await download(server, name);
   t.equal(got.status, 200);
   t.ok(got.bytes.equals(bytes), "downloaded byte for byte");
@@ -79,7 +80,7 @@ t.test("overwrite", async (t) => {
   const replaced = await uploaded(t, server, "a.zip", "version 2!", "?overwrite=true");
   t.match(replaced, { size: 10, sha256: sha256("version 2!") });
   t.equal((await download(server, "a.zip")).bytes.toString(), "version 2!");
-  t.equal(await readFile(join(server.storage, "a.zip.sha256"), "utf8"), sha256("version 2!"));
+  t.equal((await storedBytes(server.storage, "a.zip.sha256")).toString(), sha256("version 2!"));
   const { removed, ...listedFields } = replaced;
   t.same(removed, []);
   t.same(await listed(server), [listedFields]);
@@ -163,7 +164,7 @@ t.test("two uploads of one new name at once: the first to finish wins, the other
   const second = openUpload(server, "race.zip");
   await first.send("first upload");
   await second.send("second upload");
-  t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 2), "both are being received");
+  t.ok(await uploadsUnderWay(server.storage, 2), "both are being received");
   const a = await first.finish();
   t.equal(a.status, 200, a.body);
   const b = await second.finish();
@@ -251,7 +252,7 @@ t.test("413 above MAX_UPLOAD_SIZE, with nothing left behind", async (t) => {
   t.equal(res.status, 413);
   t.match(JSON.parse(res.body).detail, "larger than MAX_UPLOAD_SIZE");
 
-  t.same(await tempFiles(server.storage), []);
+  t.same(await uploadsLeft(server.storage), []);
   await storesExactly(t, server, ["fits.zip"]);
 });
 

@@ -4,11 +4,12 @@
 // the body is sent; size limits hold for chunked bodies too.
 
 import { randomBytes } from "node:crypto";
-import { readdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { curl, download, expectContinue, sha256, upload } from "./helpers/http.js";
 import { onlyOn, startServer, tempDir, TOKEN } from "./helpers/server.js";
+import { uploadsLeft } from "./helpers/stored.js";
 
 const NAME = "tool-v1.0.0.zip";
 const b64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
@@ -26,7 +27,7 @@ t.test("uploads", async (t) => {
   const expectIntact = async (t: { ok: (v: unknown, m: string) => void; same: (a: unknown, b: unknown, m: string) => void }, why: string) => {
     const res = await download(url);
     t.ok(res.body.equals(original), `${why}: the existing package is untouched`);
-    const leftovers = (await readdir(server.storage)).filter((f) => f.startsWith(".tmp-"));
+    const leftovers = await uploadsLeft(server.storage);
     t.same(leftovers, [], `${why}: no temp file left`);
   };
 
@@ -123,7 +124,7 @@ t.test("uploads", async (t) => {
     const form = await curl(["-F", `file=@${file};filename=big.zip`, ...chunked, `${server.url}/upload`]);
     t.match(form.stdout, /413$/);
     t.equal((await fetch(`${server.url}/assets/big.zip`)).status, 404);
-    t.same((await readdir(server.storage)).filter((f) => f.startsWith(".tmp-")), []);
+    t.same(await uploadsLeft(server.storage), []);
   });
 
   t.test("Expect: 100-continue: refusals come before the body is sent", async (t) => {
@@ -177,6 +178,6 @@ t.test("uploads", async (t) => {
     extra.append("file", new Blob([replacement]), "with-fields.zip");
     extra.append("label", "x");
     t.equal((await post(extra)).status, 200, "unknown text fields are ignored");
-    t.same((await readdir(server.storage)).filter((f) => f.startsWith(".tmp-")), []);
+    t.same(await uploadsLeft(server.storage), []);
   });
 });

@@ -70,5 +70,5 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* A single-writer volume cannot be mounted by the old and new pod at once. */}}
 {{- define "release-server.strategy" -}}
-{{- if and .Values.persistence.enabled (has .Values.persistence.accessMode (list "ReadWriteOnce" "ReadWriteOncePod")) }}Recreate{{ else }}RollingUpdate{{ end }}
+{{- if .Values.objectStorage.enabled }}RollingUpdate{{ else if and .Values.persistence.enabled (has .Values.persistence.accessMode (list "ReadWriteOnce" "ReadWriteOncePod")) }}Recreate{{ else }}RollingUpdate{{ end }}
 {{- end }}

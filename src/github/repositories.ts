@@ -11,7 +11,7 @@
 // for at most METADATA_TTL_MS, so a change made by another replica shows up
 // within that time.
 
-import { DownloadCounts, openStore, type PackageEntry, type PackageStore } from "../store/index.js";
+import { DownloadCounts, openStore, type StoreOptions, type PackageEntry, type PackageStore } from "../store/index.js";
 import { emptyReleases, parseReleasesDocument, RELEASES_DOCUMENT, type ReleasesDocument } from "./release-records.js";
 import { parseRepoName, type RepoName } from "./repo-names.js";
 
@@ -69,8 +69,8 @@ export interface RepositoriesOptions {
   defaultName: RepoName;
   defaultStore: PackageStore;
   defaultDownloads: DownloadCounter;
-  /** Whether opening a repository's store may clean up temp files (not in a WORKERS worker). */
-  sweep?: boolean;
+  /** The backend settings every repository's store is opened with (object storage, database). */
+  storeOptions?: Omit<StoreOptions, "storagePath" | "log" | "namespace">;
 }
 
 export class Repositories {
@@ -120,8 +120,8 @@ export class Repositories {
     let pending = this.open.get(name.key);
     if (!pending) {
       pending = (async () => {
-        const { storagePath, log } = this.opts;
-        const store = await openStore({ storagePath, log, namespace: name.key.split("/"), sweep: this.opts.sweep });
+        const { storagePath, log, storeOptions } = this.opts;
+        const store = await openStore({ ...storeOptions, storagePath, log, namespace: name.key.split("/") });
         store.onChange(() => {
           for (const listener of this.listeners) listener();
         });

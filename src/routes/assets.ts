@@ -10,7 +10,7 @@ import { contentDisposition, HttpError, json } from "../http.js";
 import { SIDECAR_SUFFIX } from "../names.js";
 import { evaluateRange } from "../range.js";
 import { dependsOnIndex } from "../response-cache.js";
-import type { PackageEntry } from "../store/index.js";
+import type { PackageEntry, PackageReader } from "../store/index.js";
 import { requireValidName } from "./packages.js";
 
 /** GET and HEAD /assets/{name}; /assets/{name}.sha256 is its checksum in `sha256sum` format. */
@@ -50,6 +50,9 @@ export async function serveAsset(deps: Deps, request: Request, name: string): Pr
     throw new HttpError(412, `the package "${name}" does not match the request's If-Match / If-Unmodified-Since condition`);
   }
 
+  const direct = request.method === "GET" ? await redirect(deps, opened, headers, request) : null;
+  if (direct) return direct;
+
   const range = rangeStillValid(request.headers, validators)
     ? evaluateRange(request.headers.get("range"), entry.size)
     : ({ kind: "full" } as const);
@@ -72,6 +75,21 @@ export async function serveAsset(deps: Deps, request: Request, name: string): Pr
   // Only a download of the whole package counts as one.
   const onComplete = range.kind === "full" ? () => deps.onDownloadComplete?.(entry) : undefined;
   return packageResponse({ reader: opened, start, end, onComplete }, { status, headers });
+}
+
+/**
+ * With S3_REDIRECT_DOWNLOADS the bytes come straight from the object storage:
+ * a 302 to a short-lived presigned URL (which honours Range itself), with our
+ * validators and digest, so a client still verifies what it receives.
+ */
+async function redirect(deps: Deps, opened: PackageReader, headers: Headers, request: Request): Promise<Response | null> {
+  if (!opened.directUrl) return null;
+  const location = await opened.directUrl().finally(() => opened.close());
+  headers.set("location", location);
+  headers.set("repr-digest", reprDigest(opened.entry));
+  headers.set("cache-control", "private, no-store"); // the URL expires
+  if (!request.headers.has("range")) deps.onDownloadComplete?.(opened.entry);
+  return new Response(null, { status: 302, headers });
 }
 
 /** `<hex>  <name>` lines, the format `sha256sum -c` checks. */

@@ -11,7 +11,7 @@ import { MULTIPART_OVERHEAD, receiveMultipart } from "../multipart.js";
 import { refuseImmutableAsset, retentionCandidates } from "../github/older-api.js";
 import { packageJson } from "../package-json.js";
 import { packagesToDelete } from "../retention.js";
-import { ConflictError, type StagedUpload } from "../store/index.js";
+import { ConflictError, type PackageEntry, type StagedUpload } from "../store/index.js";
 import { requireValidName } from "./packages.js";
 
 /** POST /upload?overwrite=: the package is the multipart "file" part. */
@@ -79,11 +79,19 @@ function checkDeclaredLength(request: Request, allowed: number, limit: number): 
 async function applyRetention(deps: Deps): Promise<string[]> {
   const { storage, config, log } = deps;
   const removed: string[] = [];
-  for (const old of packagesToDelete(await retentionCandidates(deps, await storage.list()), config.maxPackages)) {
-    if (await storage.remove(old.name)) {
-      removed.push(old.name);
-      log(`retention: deleted ${old.name} (MAX_PACKAGES=${config.maxPackages})`, { package: old.name, reason: `more than MAX_PACKAGES=${config.maxPackages}, oldest and not the newest of its family` });
-    }
+  if (config.maxPackages === 0) return removed;
+  const choose = async (packages: readonly PackageEntry[]) => packagesToDelete(await retentionCandidates(deps, packages), config.maxPackages);
+  const deleted = (name: string) => {
+    removed.push(name);
+    log(`retention: deleted ${name} (MAX_PACKAGES=${config.maxPackages})`, { package: name, reason: `more than MAX_PACKAGES=${config.maxPackages}, oldest and not the newest of its family` });
+  };
+  // A store shared by several replicas chooses and removes in one step.
+  if (storage.prune) {
+    for (const old of await storage.prune(choose)) deleted(old.name);
+    return removed;
+  }
+  for (const old of await choose(await storage.list())) {
+    if (await storage.remove(old.name)) deleted(old.name);
   }
   return removed;
 }

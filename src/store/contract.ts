@@ -34,6 +34,12 @@ export interface PackageReader {
    */
   readInto?(buffer: Uint8Array, position: number): Promise<number>;
   close(): Promise<void>;
+  /**
+   * Optional: a short-lived URL where a client may fetch these bytes itself
+   * (object storage with S3_REDIRECT_DOWNLOADS). The download route then
+   * answers 302 instead of streaming; see serveAsset in src/routes/assets.ts.
+   */
+  directUrl?(): Promise<string>;
 }
 
 export interface StoreHealth {
@@ -85,4 +91,19 @@ export interface PackageStore {
   /** Another process changed these names on the same medium: look at them again before the next answer. */
   noteChanged(names: readonly string[]): void;
   close(): Promise<void>;
+
+  /**
+   * Optional: removes the packages `choose` picks from the current list, as
+   * one step that concurrent callers (other replicas too) take in turn.
+   * Without it, retention removes the chosen packages one by one.
+   */
+  prune?(choose: (packages: readonly PackageEntry[]) => PackageEntry[] | Promise<PackageEntry[]>): Promise<PackageEntry[]>;
+  /** Optional: adds downloads counted here to counts shared by every replica; returns the totals. */
+  addDownloads?(counts: DownloadTally[]): Promise<DownloadTally[]>;
+}
+
+export interface DownloadTally {
+  name: string;
+  sha256: string;
+  count: number;
 }

@@ -14,7 +14,7 @@ import type { PackageEntry, PackageStore } from "./contract.js";
 export const COUNTS_DOCUMENT = "download-counts.json";
 
 /** Where the counts are kept: the store's documents. */
-export type Documents = Pick<PackageStore, "loadDocument" | "saveDocument">;
+export type Documents = Pick<PackageStore, "loadDocument" | "saveDocument" | "addDownloads">;
 
 interface Counted {
   sha256: string;
@@ -33,6 +33,8 @@ export interface DownloadCountsOptions {
 
 export class DownloadCounts {
   private readonly counts = new Map<string, Counted>();
+  /** Downloads not yet added to counts shared by several replicas (stores with addDownloads). */
+  private readonly pending = new Map<string, Counted>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private dirty = false;
   private writing: Promise<void> = Promise.resolve();
@@ -45,6 +47,14 @@ export class DownloadCounts {
   /** Loads the saved counts; a missing or unreadable document starts from zero. */
   static async open(documents: Documents, opts: DownloadCountsOptions = {}): Promise<DownloadCounts> {
     const counts = new DownloadCounts(documents, opts);
+    if (documents.addDownloads) {
+      try {
+        for (const c of await documents.addDownloads([])) counts.counts.set(c.name, { sha256: c.sha256, count: c.count });
+      } catch (err) {
+        opts.log?.(`download counts: cannot read the shared counts, starting from zero: ${(err as Error).message}`);
+      }
+      return counts;
+    }
     let text: string | null = null;
     try {
       text = await documents.loadDocument(COUNTS_DOCUMENT);
@@ -80,6 +90,8 @@ export class DownloadCounts {
   /** Counts one completed download; the write happens later, batched. */
   record(entry: PackageEntry): void {
     this.counts.set(entry.name, { sha256: entry.sha256, count: this.count(entry) + 1 });
+    const pending = this.pending.get(entry.name);
+    this.pending.set(entry.name, { sha256: entry.sha256, count: pending?.sha256 === entry.sha256 ? pending.count + 1 : 1 });
     this.dirty = true;
     this.timer ??= setTimeout(() => {
       this.timer = null;
@@ -103,6 +115,7 @@ export class DownloadCounts {
   private async write(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
+    if (this.documents.addDownloads) return this.share(this.documents.addDownloads.bind(this.documents));
     try {
       if (this.opts.liveNames) {
         const live = new Set(await this.opts.liveNames());
@@ -114,6 +127,29 @@ export class DownloadCounts {
     } catch (err) {
       this.dirty = true; // try again with the next download or at shutdown
       this.opts.log?.(`download counts: could not save ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Adds this replica's new downloads to the shared counts and takes the totals, which include every replica's. */
+  private async share(add: NonNullable<Documents["addDownloads"]>): Promise<void> {
+    const sent = [...this.pending].map(([name, c]) => ({ name, ...c }));
+    this.pending.clear();
+    try {
+      const totals = await add(sent);
+      this.counts.clear();
+      for (const c of totals) this.counts.set(c.name, { sha256: c.sha256, count: c.count });
+      // Downloads recorded while the totals were on their way are not in them yet.
+      for (const [name, c] of this.pending) {
+        const total = this.counts.get(name);
+        this.counts.set(name, { sha256: c.sha256, count: (total?.sha256 === c.sha256 ? total.count : 0) + c.count });
+      }
+    } catch (err) {
+      for (const c of sent) {
+        const later = this.pending.get(c.name);
+        this.pending.set(c.name, { sha256: c.sha256, count: c.count + (later?.sha256 === c.sha256 ? later.count : 0) });
+      }
+      this.dirty = true;
+      this.opts.log?.(`download counts: could not add to the shared counts: ${(err as Error).message}`);
     }
   }
 }

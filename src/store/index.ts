@@ -3,6 +3,7 @@
 
 import { FsStore } from "./fs/fs-store.js";
 import type { PackageStore } from "./contract.js";
+import type { S3Config } from "../config.js";
 
 export type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "./contract.js";
 export * from "./errors.js";
@@ -15,13 +16,47 @@ export interface StoreOptions {
    * Which repository's store: [] is the default repository, ["owner", "repo"]
    * another one. The caller checks the names (src/github/repo-names.ts); each
    * backend maps a namespace to its medium (the filesystem: a hidden
-   * subdirectory `.repos/<owner>/<repo>/`, created when first opened).
+   * subdirectory `.repos/<owner>/<repo>/`, created when first opened; object
+   * storage: the prefix `<S3_PREFIX>repos/<owner>/<repo>/`).
    */
   namespace?: readonly string[];
-  /** Clean up what a crash left behind (default); false in a WORKERS worker, whose siblings share the medium. */
+  backend?: "fs" | "s3";
+  s3?: S3Config | null;
+  /** Seconds between listings of the bucket. */
+  indexRefreshInterval?: number;
+  databaseUrl?: string | null;
+  /** Remove leftover uploads at startup (default); a WORKERS worker leaves that to the primary. */
   sweep?: boolean;
 }
 
-export function openStore({ storagePath, log, namespace = [], sweep = true }: StoreOptions): Promise<PackageStore> {
-  return FsStore.open(FsStore.directoryFor(storagePath, namespace), { log, create: namespace.length > 0, sweep });
+/** How long a redirected download's presigned URL stays valid. */
+export const REDIRECT_SECONDS = 300;
+
+export async function openStore(opts: StoreOptions): Promise<PackageStore> {
+  const namespace = opts.namespace ?? [];
+  if ((opts.backend ?? "fs") === "fs") {
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep });
+  }
+  // Loaded only when chosen: a server on a directory never loads the object-storage code.
+  const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);
+  const s3 = opts.s3!;
+  const client = new S3Client(s3);
+  const storeOpts = {
+    client,
+    prefix: namespacePrefix(s3.prefix, namespace),
+    refreshIntervalMs: (opts.indexRefreshInterval ?? 30) * 1000,
+    redirectSeconds: s3.redirectDownloads ? REDIRECT_SECONDS : 0,
+    log: opts.log,
+    sweep: opts.sweep,
+  };
+  if (opts.databaseUrl) {
+    const { PgS3Store } = await import("./pg/pg-store.js");
+    return PgS3Store.open({ ...storeOpts, databaseUrl: opts.databaseUrl, namespace: namespace.join("/") });
+  }
+  return S3Store.open(storeOpts);
+}
+
+/** The default repository lives at S3_PREFIX itself; another under repos/<owner>/<repo>/. */
+export function namespacePrefix(prefix: string, namespace: readonly string[]): string {
+  return namespace.length === 0 ? prefix : `${prefix}repos/${namespace.join("/")}/`;
 }

@@ -31,6 +31,8 @@ export function renderConfigYaml(configmapTemplate: string, values: Values): str
       return typeof v === "string" ? quote(v) : String(Math.trunc(Number(v)));
     },
   );
+  text = text.replace(/\n?\s*\{\{- if (\.Values\.[\w.]+) \}\}([^]*?)\n?\s*\{\{- end \}\}/g, (_, path: string, body: string) => (lookup(values, path) ? body : ""));
+  text = text.replace(/\{\{ (\.Values\.[\w.]+) \| quote \}\}/g, (_, path: string) => quote(lookup(values, path)));
   text = text.replace(/\{\{ int64 (\.Values\.[\w.]+) \}\}/g, (_, path: string) => String(Math.trunc(Number(lookup(values, path)))));
   text = text.replace(/\{\{ (\.Values\.[\w.]+) \}\}/g, (_, path: string) => String(lookup(values, path)));
   if (text.includes("{{")) throw new Error(`config.yaml uses template syntax this renderer does not know:\n${text}`);

@@ -1,11 +1,16 @@
 // Starts the real server process on an ephemeral port with a temp storage
 // directory, for end-to-end tests that speak HTTP to it.
+//
+// With STORAGE_BACKEND=s3 in the test's environment (and the S3_* settings,
+// as test/e2e-s3.test.ts runs the black-box files), every server stores its
+// packages in the bucket instead, under a prefix named after its temp
+// directory: a restart on the same directory finds the same packages.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Test } from "tap";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { unwatch, watchServer } from "./contract-watch.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -62,6 +67,13 @@ export function checkContentLength(t: Test, headers: Headers, expected: number |
   else t.equal(headers.get("content-length"), String(expected), what);
 }
 
+/** Whether this run stores packages in the bucket (STORAGE_BACKEND=s3 in the test's environment). */
+export const S3_BACKEND = process.env.STORAGE_BACKEND === "s3";
+
+export function objectStorageEnv(storage: string): Record<string, string> {
+  return S3_BACKEND ? { S3_PREFIX: `e2e/${basename(storage)}/`, INDEX_REFRESH_INTERVAL: process.env.INDEX_REFRESH_INTERVAL ?? "1" } : {};
+}
+
 export async function tempDir(prefix = "rs-test-"): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
@@ -86,6 +98,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       STORAGE_PATH: storage,
       AUTH_TOKEN: TOKEN,
       CONFIG_PATH: "",
+      ...objectStorageEnv(storage),
       ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -128,7 +141,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     async stop(signal = "SIGTERM") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const code = await exited;
-      if (!opts.storage) await rm(storage, { recursive: true, force: true });
+      if (!opts.storage) {
+        await rm(storage, { recursive: true, force: true });
+        if (S3_BACKEND) await (await import("./object-storage.js")).emptyPrefixOfServer(storage);
+      }
       const problems = await contract.settle();
       unwatch(url);
       if (problems.length) throw new Error(`responses that break openapi.yaml:\n${problems.join("\n")}`);
@@ -175,7 +191,7 @@ export async function runUntilExit(env: Record<string, string>, cwd?: string): P
   const [cmd, ...args] = runtimeCommand(RUNTIME);
   const proc = spawn(cmd, args, {
     cwd: cwd ?? storage,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", ...env },
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", ...objectStorageEnv(storage), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -128,11 +128,11 @@ function statOrNull(path: string): Stats | null {
 }
 
 export interface FsStoreOptions {
-  /** Remove leftover temp files at open (default); false where other processes share the directory. */
-  sweep?: boolean;
   log?: (message: string) => void;
   /** Create the directory (and its parents) when missing: for repository namespaces, never for STORAGE_PATH itself. */
   create?: boolean;
+  /** Remove leftover temp files at open (default). A WORKERS worker does not: a sibling may be receiving into one. */
+  sweep?: boolean;
 }
 
 /** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */

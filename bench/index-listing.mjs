@@ -1,0 +1,64 @@
+// How long the object-storage backend takes to build its index of N packages
+// at startup: the listing alone (what every restart and every
+// INDEX_REFRESH_INTERVAL costs), and the first start on objects it has never
+// described (one HEAD each, once; the digests are then kept in .cache/index.json).
+//
+//   node bench/index-listing.mjs [count]     (S3_* settings in the environment; npm run build first)
+//
+// Writes `count` small objects with our metadata under a fresh prefix, removes them afterwards.
+
+import { randomUUID } from "node:crypto";
+import { S3Client } from "../dist/store/s3/client.js";
+import { S3Store } from "../dist/store/s3/s3-store.js";
+
+const count = Number(process.argv[2] ?? 10_000);
+const client = new S3Client({
+  endpoint: process.env.S3_ENDPOINT,
+  region: process.env.S3_REGION ?? "us-east-1",
+  bucket: process.env.S3_BUCKET,
+  accessKeyId: process.env.S3_ACCESS_KEY_ID,
+  secretAccessKey: process.env.S3_SECRET_ACCESS_KEY,
+  forcePathStyle: (process.env.S3_FORCE_PATH_STYLE ?? "true") === "true",
+});
+const prefix = `bench-index-${randomUUID()}/`;
+const names = Array.from({ length: count }, (_, i) => `pkg-${String(i).padStart(6, "0")}-v1.0.0.zip`);
+
+async function inParallel(items, width, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+const time = async (fn) => {
+  const t0 = performance.now();
+  const result = await fn();
+  return [performance.now() - t0, result];
+};
+
+try {
+  const [putMs] = await time(() =>
+    inParallel(names, 16, (name) => client.put(prefix + name, "x", { "x-amz-meta-sha256": "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881", "x-amz-meta-created": new Date().toISOString() })),
+  );
+  console.log(`wrote ${count} objects in ${(putMs / 1000).toFixed(1)} s`);
+  const [firstMs, first] = await time(() => S3Store.open({ client, prefix, refreshIntervalMs: 3_600_000 }));
+  console.log(`first start (list + one HEAD per object): ${firstMs.toFixed(0)} ms, ${(await first.list()).length} packages`);
+  await first.close(); // writes .cache/index.json
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const [ms, store] = await time(() => S3Store.open({ client, prefix, refreshIntervalMs: 3_600_000 }));
+    runs.push(ms);
+    if ((await store.list()).length !== count) throw new Error("wrong count");
+    await store.close();
+  }
+  console.log(`restart (list + cached digests): ${runs.map((ms) => ms.toFixed(0)).join(", ")} ms`);
+  let listed = 0;
+  const [listMs] = await time(async () => {
+    for await (const _ of client.list(prefix, "/")) listed++;
+  });
+  console.log(`the listing alone: ${listMs.toFixed(0)} ms for ${listed} objects`);
+} finally {
+  const keys = [];
+  for await (const o of client.list(prefix)) keys.push(o.key);
+  await inParallel(keys, 16, (key) => client.delete(key));
+}

@@ -1,0 +1,92 @@
+// Streams an upload into one object, hashing it on the way: a single PUT when
+// the body fits in one part, a multipart upload otherwise. At most two parts
+// are held in memory (one being sent, one being filled), whatever the size.
+// On any failure the multipart upload is aborted, so nothing is left behind.
+
+import { createHash } from "node:crypto";
+import { TooLargeError, UploadAbortedError } from "../errors.js";
+import type { S3Client } from "./client.js";
+
+export const MIN_PART_SIZE = 8 * 1024 * 1024; // S3's minimum is 5 MiB
+const MAX_PARTS = 1000; // Swift's limit; AWS allows 10,000
+
+export interface Uploaded {
+  size: number;
+  sha256: string;
+}
+
+/** The part size that fits `maxBytes` into the allowed number of parts. */
+export function partSizeFor(maxBytes: number): number {
+  return Math.max(MIN_PART_SIZE, Math.ceil(maxBytes / MAX_PARTS));
+}
+
+export async function uploadStream(
+  client: S3Client,
+  key: string,
+  source: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  headers: Record<string, string> = {},
+): Promise<Uploaded> {
+  const partSize = partSizeFor(maxBytes);
+  const hash = createHash("sha256");
+  let size = 0;
+  let filling: Uint8Array[] = [];
+  let filled = 0;
+  let uploadId: string | null = null;
+  const etags: string[] = [];
+  let sending: Promise<void> = Promise.resolve();
+
+  const sendPart = async (body: Uint8Array) => {
+    await sending; // one part in flight
+    uploadId ??= await client.createMultipart(key, headers);
+    const id = uploadId;
+    const n = etags.length + 1;
+    etags.push("");
+    sending = client.uploadPart(key, id, n, body).then((etag) => {
+      etags[n - 1] = etag;
+    });
+    sending.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+  };
+
+  try {
+    const chunks = source[Symbol.asyncIterator]();
+    for (;;) {
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await chunks.next();
+      } catch (err) {
+        throw new UploadAbortedError(`the upload was interrupted before it was complete (${(err as Error)?.message ?? err}); nothing was stored`);
+      }
+      if (step.done) break;
+      size += step.value.length;
+      if (size > maxBytes) {
+        await chunks.return?.();
+        throw new TooLargeError(`the upload is larger than the limit of ${maxBytes} bytes`);
+      }
+      hash.update(step.value);
+      // Copied: a runtime may reuse the chunk's memory once we ask for the next one.
+      filling.push(Uint8Array.prototype.slice.call(step.value));
+      filled += step.value.length;
+      if (filled >= partSize) {
+        const body = Buffer.concat(filling);
+        filling = [];
+        filled = 0;
+        await sendPart(body);
+      }
+    }
+    const rest = Buffer.concat(filling);
+    filling = [];
+    if (uploadId === null) {
+      await client.put(key, rest, headers);
+    } else {
+      if (rest.length > 0) await sendPart(rest);
+      await sending;
+      await client.completeMultipart(key, uploadId, etags);
+    }
+  } catch (err) {
+    await sending.catch(() => {});
+    if (uploadId !== null) await client.abortMultipart(key, uploadId).catch(() => {});
+    throw err;
+  }
+  return { size, sha256: hash.digest("hex") };
+}
