@@ -13,9 +13,13 @@ import { DownloadCounts } from "./store/index.js";
 
 type Message =
   | { type: "ready" } // worker -> primary: it listens for change notices now
-  | { type: "changed"; id: number; names: string[]; key?: string } // worker -> primary -> other workers (key: which wait it settles)
+  // worker -> primary -> other workers. store: the repository's namespace ("" the default); key: which wait it settles.
+  | { type: "changed"; id: number; store: string; names: string[]; key?: string }
   | { type: "seen"; key?: string } // worker -> primary: it has marked the names
   | { type: "relayed"; id: number } // primary -> worker: every other worker has seen them
+  | { type: "lock"; id: number; lock: string } // worker -> primary: its turn to update a document, please
+  | { type: "locked"; id: number } // primary -> worker: its turn now
+  | { type: "unlock"; lock: string } // worker -> primary: done
   | { type: "downloaded"; name: string; sha256: string } // worker -> primary
   | { type: "counts"; counts: [string, string, number][] }; // primary -> workers: name, sha256, total
 
@@ -27,8 +31,9 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
   let stopping = false;
   const waiting = new Map<string, { from: Worker; id: number; pending: Set<number> }>(); // by `${worker.id}:${id}`
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
-  // A worker still starting cannot answer yet: the names changed meanwhile are kept for it, and sent when it is ready.
-  const missed = new Map<number, Set<string>>();
+  // A worker still starting cannot answer yet: the names changed meanwhile (by store) are kept for it, and sent when it is ready.
+  const missed = new Map<number, Map<string, Set<string>>>();
+  const locks = new DocumentLocks((worker, id) => send(worker, { type: "locked", id }));
   const send = (worker: Worker, message: Message) => {
     if (worker.isConnected()) worker.send(message);
   };
@@ -50,17 +55,23 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
 
   const fork = () => {
     const worker = cluster.fork();
-    missed.set(worker.id, new Set());
+    missed.set(worker.id, new Map());
     worker.on("message", (message: Message) => {
       if (message.type === "ready") {
-        const names = [...(missed.get(worker.id) ?? [])];
+        for (const [store, names] of missed.get(worker.id) ?? []) send(worker, { type: "changed", id: 0, store, names: [...names] });
         missed.delete(worker.id);
-        if (names.length > 0) send(worker, { type: "changed", id: 0, names });
+      } else if (message.type === "lock") {
+        locks.take(message.lock, worker, message.id);
+      } else if (message.type === "unlock") {
+        locks.give(message.lock, worker);
       } else if (message.type === "downloaded") {
         counts.record({ name: message.name, sha256: message.sha256, size: 0, createdAt: new Date(0) });
       } else if (message.type === "changed") {
         const key = `${worker.id}:${message.id}`;
-        for (const names of missed.values()) for (const name of message.names) names.add(name);
+        for (const stores of missed.values()) {
+          if (!stores.has(message.store)) stores.set(message.store, new Set());
+          for (const name of message.names) stores.get(message.store)!.add(name);
+        }
         const others = live().filter((w) => w !== worker && !missed.has(w.id));
         waiting.set(key, { from: worker, id: message.id, pending: new Set(others.map((w) => w.id)) });
         for (const other of others) send(other, { ...message, key });
@@ -76,8 +87,9 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
   for (let i = 0; i < opts.workers; i++) fork();
 
   cluster.on("exit", (worker, code, signal) => {
-    // A worker that went away sees nothing more: nobody waits for it.
+    // A worker that went away sees nothing more: nobody waits for it, and its turns pass on.
     missed.delete(worker.id);
+    locks.forget(worker);
     for (const key of [...waiting.keys()]) {
       waiting.get(key)!.pending.delete(worker.id);
       settle(key);
@@ -107,27 +119,104 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
   await store.close();
 }
 
-/** In a worker: the store, telling the other workers of every change before a commit or removal resolves. */
-export function sharedStore(store: PackageStore): PackageStore {
-  let nextId = 1;
-  const waiting = new Map<number, () => void>();
-  process.on("message", (message: Message) => {
-    if (message.type === "changed") {
-      store.noteChanged(message.names);
-      process.send!({ type: "seen", key: message.key } satisfies Message);
-    } else if (message.type === "relayed") {
-      waiting.get(message.id)?.();
-      waiting.delete(message.id);
+/** The primary's turns for document updates: one worker at a time per document, in order of asking. */
+class DocumentLocks {
+  private readonly held = new Map<string, { worker: Worker; queue: { worker: Worker; id: number }[] }>();
+  constructor(private readonly grant: (worker: Worker, id: number) => void) {}
+
+  take(lock: string, worker: Worker, id: number): void {
+    const state = this.held.get(lock);
+    if (state) state.queue.push({ worker, id });
+    else {
+      this.held.set(lock, { worker, queue: [] });
+      this.grant(worker, id);
     }
-  });
-  process.send!({ type: "ready" } satisfies Message);
-  const announce = (names: string[]) =>
-    new Promise<void>((resolve) => {
-      const id = nextId++ % 1e9;
-      waiting.set(id, resolve);
-      process.send!({ type: "changed", id, names } satisfies Message);
+  }
+
+  give(lock: string, worker: Worker): void {
+    const state = this.held.get(lock);
+    if (!state || state.worker !== worker) return;
+    const next = state.queue.shift();
+    if (!next) this.held.delete(lock);
+    else {
+      state.worker = next.worker;
+      this.grant(next.worker, next.id);
+    }
+  }
+
+  forget(worker: Worker): void {
+    for (const [lock, state] of [...this.held]) {
+      state.queue = state.queue.filter((w) => w.worker !== worker);
+      if (state.worker === worker) this.give(lock, worker);
+    }
+  }
+}
+
+/** A worker's side of the primary: one listener for every store it shares. */
+class PrimaryLink {
+  private nextId = 1;
+  private readonly waits = new Map<number, () => void>();
+  private readonly stores = new Map<string, PackageStore>();
+  /** Names changed in stores this worker has not opened (yet): a store being opened may have listed too early. */
+  private readonly early = new Map<string, { at: number; names: Set<string> }>();
+
+  constructor() {
+    process.on("message", (message: Message) => {
+      if (message.type === "changed") {
+        const store = this.stores.get(message.store);
+        if (store) store.noteChanged(message.names);
+        else this.remember(message.store, message.names);
+        process.send!({ type: "seen", key: message.key } satisfies Message);
+      } else if (message.type === "relayed" || message.type === "locked") {
+        this.waits.get(message.id)?.();
+        this.waits.delete(message.id);
+      }
     });
-  return {
+  }
+
+  register(namespace: string, store: PackageStore): void {
+    this.stores.set(namespace, store);
+    const early = this.early.get(namespace);
+    this.early.delete(namespace);
+    if (early) store.noteChanged([...early.names]);
+    if (namespace === "") process.send!({ type: "ready" } satisfies Message);
+  }
+
+  /** Sends a message and resolves when the primary answers it (relayed, locked). */
+  ask(message: { type: "changed"; store: string; names: string[] } | { type: "lock"; lock: string }): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const id = this.nextId++ % 1e9;
+      this.waits.set(id, resolve);
+      process.send!({ ...message, id } satisfies Message);
+    });
+  }
+
+  tell(message: Message): void {
+    process.send!(message);
+  }
+
+  private remember(namespace: string, names: string[]): void {
+    const now = Date.now();
+    for (const [ns, e] of this.early) if (now - e.at > 60_000) this.early.delete(ns);
+    const e = this.early.get(namespace) ?? { at: now, names: new Set<string>() };
+    e.at = now;
+    for (const name of names) e.names.add(name);
+    this.early.set(namespace, e);
+  }
+}
+
+let link: PrimaryLink | null = null;
+
+/**
+ * In a worker: the store of one repository (namespace "" for the default),
+ * telling the other workers of every change before a commit, removal or
+ * document save resolves, and taking turns with them for document updates.
+ */
+export function sharedStore(store: PackageStore, namespace = ""): PackageStore {
+  const primary = (link ??= new PrimaryLink());
+  primary.register(namespace, store);
+  const announce = (names: string[]) => primary.ask({ type: "changed", store: namespace, names });
+  const shared: PackageStore = {
     list: () => store.list(),
     get: (name) => store.get(name),
     open: (name): Promise<PackageReader | undefined> => store.open(name),
@@ -148,11 +237,31 @@ export function sharedStore(store: PackageStore): PackageStore {
       await store.saveDocument(key, text);
       await announce([]);
     },
+    async updateDocument(key, change) {
+      const lock = `${namespace}\0${key}`;
+      await primary.ask({ type: "lock", lock });
+      try {
+        await store.updateDocument(key, change);
+      } finally {
+        primary.tell({ type: "unlock", lock });
+      }
+      await announce([]);
+    },
     health: () => store.health(),
     onChange: (listener) => store.onChange(listener),
     noteChanged: (names) => store.noteChanged(names),
     close: () => store.close(),
   };
+  if (store.prune) {
+    const prune = store.prune.bind(store);
+    shared.prune = async (choose) => {
+      const removed = await prune(choose);
+      if (removed.length > 0) await announce(removed.map((p) => p.name));
+      return removed;
+    };
+  }
+  if (store.addDownloads) shared.addDownloads = store.addDownloads.bind(store);
+  return shared;
 }
 
 /** In a worker: download counts are sent to the primary; totals come back each time it saves them. */

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     defaultStore: storage,
     defaultDownloads: downloads,
     storeOptions: { ...backendOptions(config), sweep: !isWorker() },
+    share: isWorker() ? sharedStore : undefined,
   });
   const metrics = new Metrics(async () => {
     const packages = await storage.list();

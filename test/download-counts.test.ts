@@ -1,18 +1,24 @@
 import t from "tap";
 import { COUNTS_DOCUMENT, DownloadCounts, type Documents } from "../src/store/download-counts.js";
 import type { PackageEntry } from "../src/store/index.js";
+import { InTurn, updateInTurn } from "../src/store/in-turn.js";
 
 /** The store's documents, in memory; `failing` makes every save throw. */
 function documents(failing = false) {
   const saved = new Map<string, string>();
   let saves = 0;
-  const docs: Documents = {
-    loadDocument: async (key) => saved.get(key) ?? null,
-    saveDocument: async (key, text) => {
+  const store = {
+    loadDocument: async (key: string) => saved.get(key) ?? null,
+    saveDocument: async (key: string, text: string) => {
       saves++;
       if (failing) throw new Error("the storage volume is full");
       saved.set(key, text);
     },
+  };
+  const turns = new InTurn();
+  const docs: Documents = {
+    loadDocument: store.loadDocument,
+    updateDocument: (key, change) => updateInTurn(turns, store, key, change),
   };
   return { docs, saved, saves: () => saves };
 }
@@ -85,4 +91,23 @@ t.test("a failed write is logged and retried at the next flush", async (t) => {
   t.match(logged, [/could not save/]);
   await counts.flush();
   t.equal(logged.length, 2, "still pending, tried again");
+});
+
+t.test("two processes sharing one store add their downloads up instead of overwriting each other", async (t) => {
+  const { docs, saved } = documents();
+  const one = await DownloadCounts.open(docs, { delayMs: 60_000 });
+  const two = await DownloadCounts.open(docs, { delayMs: 60_000 });
+  const a = entry("a.zip");
+  for (let i = 0; i < 3; i++) one.record(a);
+  for (let i = 0; i < 4; i++) two.record(a);
+  await Promise.all([one.flush(), two.flush()]);
+  t.same(JSON.parse(saved.get(COUNTS_DOCUMENT)!).packages["a.zip"], { sha256: a.sha256, count: 7 }, "3 + 4 saved");
+  t.equal(two.count(a), 7, "the later writer sees every download");
+  one.record(a);
+  await one.flush();
+  t.equal(one.count(a), 8);
+  const b = entry("a.zip", "b".repeat(64));
+  two.record(b);
+  await two.flush();
+  t.same(JSON.parse(saved.get(COUNTS_DOCUMENT)!).packages["a.zip"], { sha256: b.sha256, count: 1 }, "new bytes under the name start again");
 });

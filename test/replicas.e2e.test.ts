@@ -126,6 +126,43 @@ t.test("three replicas on one bucket and one database", { skip }, async (t) => {
     t.same(await client.listMultipartUploads(prefix), [], "no multipart upload left");
   });
 
+  await t.test("releases created at once through all three, in a new repository too, are all kept", async (t) => {
+    const json = (r: RunningServer) => ({ ...r.auth, "content-type": "application/json" });
+    for (const repo of ["o/r", "acme/second"]) {
+      // Each creation reads, changes and saves the repository's release metadata in the database: they must take turns.
+      const tags = Array.from({ length: 12 }, (_, i) => `v3.${i}.0`);
+      const statuses = await Promise.all(
+        tags.map(async (tag, i) => {
+          const r = replicas[i % 3];
+          const res = await fetch(`${r.url}/repos/${repo}/releases`, { method: "POST", headers: json(r), body: JSON.stringify({ tag_name: tag }) });
+          await res.arrayBuffer();
+          return res.status;
+        }),
+      );
+      t.same(statuses, tags.map(() => 201), `${repo}: 12 releases created at once`);
+      for (const r of replicas) {
+        const ok = await within(1500, async () => {
+          const listed = (await (await fetch(`${r.url}/repos/${repo}/releases?per_page=100`)).json()) as { tag_name: string }[];
+          return tags.every((tag) => listed.some((x) => x.tag_name === tag));
+        });
+        t.ok(ok >= 0, `${repo}: all 12 listed by ${r.url}`);
+      }
+    }
+    // The second repository's asset, uploaded through one replica, is served by the others.
+    const release = (await (await fetch(`${a.url}/repos/acme/second/releases/tags/v3.0.0`)).json()) as { id: number };
+    const bytes = randomBytes(5000);
+    const up = await fetch(`${a.url}/api/uploads/repos/acme/second/releases/${release.id}/assets?name=second.zip`, { method: "POST", headers: a.auth, body: bytes });
+    t.equal(up.status, 201, "an asset of the second repository");
+    for (const r of [b, c]) {
+      const ok = await within(1500, async () => {
+        const res = await fetch(`${r.url}/repos/acme/second/releases/tags/v3.0.0`);
+        const got = (await res.json()) as { assets?: { name: string; digest: string }[] };
+        return got.assets?.[0]?.digest === `sha256:${sha256(bytes)}`;
+      });
+      t.ok(ok >= 0, `served by ${r.url}`);
+    }
+  });
+
   await t.test("the older API through every replica: upload, list, latest, download, delete", async (t) => {
     const bytes = randomBytes(20_000);
     t.equal((await upload(b, "old-api-v2.0.0.zip", bytes)).status, 200);

@@ -55,6 +55,34 @@ t.test("download counts from every worker add up", async (t) => {
   t.equal(count, 10);
 });
 
+t.test("releases created at once through both workers are all kept; another repository's changes reach both", async (t) => {
+  if (!onlyOn(t, ["node"], NODE_ONLY)) return;
+  const server = await serverFor(t, { env: { WORKERS: "2" } });
+  await allListening(server);
+  const json = { ...server.auth, "content-type": "application/json" };
+  // Each worker reads, changes and saves the release metadata: without taking turns, one save would drop another's release.
+  const tags = Array.from({ length: 16 }, (_, i) => `v1.${i}.0`);
+  const created = await Promise.all(
+    tags.map((tag) => fresh(server, "/repos/acme/tools/releases", { method: "POST", headers: json, body: JSON.stringify({ tag_name: tag }) })),
+  );
+  t.same(created.map((r) => r.status), tags.map(() => 201), "16 releases created at once in a new repository");
+  for (let i = 0; i < 4; i++) {
+    const listed = (await (await fresh(server, "/repos/acme/tools/releases?per_page=100")).json()) as { tag_name: string }[];
+    t.same(listed.map((r) => r.tag_name).sort(), [...tags].sort(), `all 16 listed (request ${i})`);
+  }
+  // A package of that repository, acknowledged by one worker, is served by both at once.
+  for (let i = 0; i < 6; i++) {
+    const release = (await (await fresh(server, `/repos/acme/tools/releases/tags/v1.${i}.0`)).json()) as { id: number };
+    const name = `tool-${i}.zip`;
+    const up = await fresh(server, `/api/uploads/repos/acme/tools/releases/${release.id}/assets?name=${name}`, { method: "POST", headers: server.auth, body: `bytes ${i}` });
+    t.equal(up.status, 201, `asset ${i} uploaded`);
+    for (let j = 0; j < 4; j++) {
+      const got = (await (await fresh(server, `/repos/acme/tools/releases/tags/v1.${i}.0`)).json()) as { assets: { name: string }[] };
+      t.same(got.assets.map((a) => a.name), [name], `asset ${i} listed (request ${j})`);
+    }
+  }
+});
+
 t.test("a generated token works in every worker; SIGTERM stops them all", async (t) => {
   if (!onlyOn(t, ["node"], NODE_ONLY)) return;
   const server = await serverFor(t, { env: { WORKERS: "2", AUTH_TOKEN: "" } });

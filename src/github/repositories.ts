@@ -25,7 +25,6 @@ export interface DownloadCounter {
 
 export class Repository {
   private cached: { at: number; doc: ReleasesDocument } | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly name: RepoName,
@@ -47,19 +46,23 @@ export class Repository {
 
   /**
    * Reads the metadata fresh, lets `change` modify a copy, and saves it
-   * atomically; one change at a time per repository. When `change` throws,
-   * nothing is saved.
+   * atomically; one change at a time per repository, in every process that
+   * shares it (the store's updateDocument). When `change` throws, nothing is saved.
    */
   update<T>(change: (doc: ReleasesDocument) => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(async () => {
-      const doc = parseReleasesDocument(await this.store.loadDocument(RELEASES_DOCUMENT));
-      const result = await change(doc);
-      await this.store.saveDocument(RELEASES_DOCUMENT, JSON.stringify(doc, null, 1) + "\n");
-      this.cached = { at: Date.now(), doc };
-      return result;
-    });
-    this.queue = run.catch(() => {});
-    return run;
+    let result!: T;
+    let saved!: ReleasesDocument;
+    return this.store
+      .updateDocument(RELEASES_DOCUMENT, async (text) => {
+        const doc = parseReleasesDocument(text);
+        result = await change(doc);
+        saved = doc;
+        return JSON.stringify(doc, null, 1) + "\n";
+      })
+      .then(() => {
+        this.cached = { at: Date.now(), doc: saved };
+        return result;
+      });
   }
 }
 
@@ -71,6 +74,8 @@ export interface RepositoriesOptions {
   defaultDownloads: DownloadCounter;
   /** The backend settings every repository's store is opened with (object storage, database). */
   storeOptions?: Omit<StoreOptions, "storagePath" | "log" | "namespace">;
+  /** In a WORKERS worker: wraps a repository's store so its changes reach the sibling workers. */
+  share?: (store: PackageStore, namespace: string) => PackageStore;
 }
 
 export class Repositories {
@@ -78,7 +83,6 @@ export class Repositories {
   private readonly listeners = new Set<() => void>();
   private readonly open = new Map<string, Promise<Repository>>();
   private known: { at: number; keys: Set<string> } | null = null;
-  private listQueue: Promise<unknown> = Promise.resolve();
   private readonly counters: DownloadCounts[] = [];
 
   constructor(private readonly opts: RepositoriesOptions) {
@@ -121,7 +125,8 @@ export class Repositories {
     if (!pending) {
       pending = (async () => {
         const { storagePath, log, storeOptions } = this.opts;
-        const store = await openStore({ ...storeOptions, storagePath, log, namespace: name.key.split("/") });
+        const opened = await openStore({ ...storeOptions, storagePath, log, namespace: name.key.split("/") });
+        const store = this.opts.share ? this.opts.share(opened, name.key) : opened;
         store.onChange(() => {
           for (const listener of this.listeners) listener();
         });
@@ -144,28 +149,29 @@ export class Repositories {
   }
 
   private async loadList(): Promise<Set<string>> {
-    const text = await this.default.store.loadDocument(REPOSITORIES_DOCUMENT);
-    if (text === null) return new Set();
-    try {
-      const doc = JSON.parse(text) as { repositories?: unknown };
-      return new Set(Array.isArray(doc.repositories) ? doc.repositories.filter((k): k is string => typeof k === "string") : []);
-    } catch {
-      this.opts.log(`repositories: ignoring unreadable ${REPOSITORIES_DOCUMENT}`);
-      return new Set();
-    }
+    return parseList(await this.default.store.loadDocument(REPOSITORIES_DOCUMENT), this.opts.log);
   }
 
-  private record(key: string): Promise<void> {
-    const run = this.listQueue.then(async () => {
-      const keys = await this.loadList();
-      if (keys.has(key)) return;
+  private async record(key: string): Promise<void> {
+    let keys!: Set<string>;
+    await this.default.store.updateDocument(REPOSITORIES_DOCUMENT, (text) => {
+      keys = parseList(text, this.opts.log);
+      if (keys.has(key)) return null;
       keys.add(key);
-      const repositories = [...keys].sort();
-      await this.default.store.saveDocument(REPOSITORIES_DOCUMENT, JSON.stringify({ version: 1, repositories }, null, 1) + "\n");
-      this.known = { at: Date.now(), keys };
+      return JSON.stringify({ version: 1, repositories: [...keys].sort() }, null, 1) + "\n";
     });
-    this.listQueue = run.catch(() => {});
-    return run;
+    this.known = { at: Date.now(), keys };
+  }
+}
+
+function parseList(text: string | null, log: (message: string) => void): Set<string> {
+  if (text === null) return new Set();
+  try {
+    const doc = JSON.parse(text) as { repositories?: unknown };
+    return new Set(Array.isArray(doc.repositories) ? doc.repositories.filter((k): k is string => typeof k === "string") : []);
+  } catch {
+    log(`repositories: ignoring unreadable ${REPOSITORIES_DOCUMENT}`);
+    return new Set();
   }
 }
 

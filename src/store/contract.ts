@@ -80,6 +80,14 @@ export interface PackageStore {
   loadDocument(key: string): Promise<string | null>;
   /** Replaces a document atomically. */
   saveDocument(key: string, text: string): Promise<void>;
+  /**
+   * Reads, changes and saves a document as one step: concurrent updates of
+   * the same key (in this process, and in other replicas sharing the store)
+   * take turns, so none is lost. `change` gets the current text (null when
+   * absent) and returns the new one, or null to leave it as it is; when it
+   * throws, nothing is saved and the error is the update's.
+   */
+  updateDocument(key: string, change: DocumentChange): Promise<void>;
 
   /** Whether the packages can be read, and new ones written, right now. */
   health(): Promise<StoreHealth>;
@@ -101,6 +109,8 @@ export interface PackageStore {
   /** Optional: adds downloads counted here to counts shared by every replica; returns the totals. */
   addDownloads?(counts: DownloadTally[]): Promise<DownloadTally[]>;
 }
+
+export type DocumentChange = (text: string | null) => string | null | Promise<string | null>;
 
 export interface DownloadTally {
   name: string;

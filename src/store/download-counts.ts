@@ -3,18 +3,20 @@
 // Counts live in memory and are kept through the store as the document
 // `download-counts.json` (on disk, `.download-counts.json` beside the
 // packages), batched: the first download after a write schedules the next one
-// `delayMs` later, so a burst of downloads costs one write. The store replaces
-// the document atomically; it is flushed once more at shutdown. A count belongs to a name *and* its bytes: a
+// `delayMs` later, so a burst of downloads costs one write. A write adds the
+// downloads counted here since the last one to the saved totals, in one
+// updateDocument step, so processes sharing a store add up instead of
+// overwriting each other; it is flushed once more at shutdown. A count belongs to a name *and* its bytes: a
 // package re-uploaded with different content starts again from zero, as a new
 // GitHub asset does. Entries of packages that no longer exist are dropped at
 // the next write.
 
-import type { PackageEntry, PackageStore } from "./contract.js";
+import type { DownloadTally, PackageEntry, PackageStore } from "./contract.js";
 
 export const COUNTS_DOCUMENT = "download-counts.json";
 
 /** Where the counts are kept: the store's documents. */
-export type Documents = Pick<PackageStore, "loadDocument" | "saveDocument" | "addDownloads">;
+export type Documents = Pick<PackageStore, "loadDocument" | "updateDocument" | "addDownloads">;
 
 interface Counted {
   sha256: string;
@@ -61,18 +63,7 @@ export class DownloadCounts {
     } catch (err) {
       opts.log?.(`download counts: cannot read ${COUNTS_DOCUMENT}, starting from zero: ${(err as Error).message}`);
     }
-    if (text !== null) {
-      try {
-        const saved = JSON.parse(text) as { packages?: Record<string, Counted> };
-        for (const [name, c] of Object.entries(saved.packages ?? {})) {
-          if (typeof c?.sha256 === "string" && Number.isSafeInteger(c.count) && c.count > 0) {
-            counts.counts.set(name, { sha256: c.sha256, count: c.count });
-          }
-        }
-      } catch (err) {
-        opts.log?.(`download counts: ignoring unreadable ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
-      }
-    }
+    for (const [name, c] of parseCounts(text, opts.log)) counts.counts.set(name, c);
     return counts;
   }
 
@@ -115,19 +106,24 @@ export class DownloadCounts {
   private async write(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    if (this.documents.addDownloads) return this.share(this.documents.addDownloads.bind(this.documents));
-    try {
-      if (this.opts.liveNames) {
-        const live = new Set(await this.opts.liveNames());
-        for (const name of this.counts.keys()) if (!live.has(name)) this.counts.delete(name);
+    await this.share(this.documents.addDownloads?.bind(this.documents) ?? ((sent) => this.addToDocument(sent)));
+  }
+
+  /** The shared counts of a store without addDownloads: the document, updated in turn by everyone who shares it. */
+  private async addToDocument(sent: DownloadTally[]): Promise<DownloadTally[]> {
+    const live = this.opts.liveNames ? new Set(await this.opts.liveNames()) : null;
+    let totals = new Map<string, Counted>();
+    await this.documents.updateDocument(COUNTS_DOCUMENT, (text) => {
+      totals = parseCounts(text, this.opts.log);
+      for (const c of sent) {
+        const saved = totals.get(c.name);
+        totals.set(c.name, { sha256: c.sha256, count: (saved?.sha256 === c.sha256 ? saved.count : 0) + c.count });
       }
-      const packages = Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
-      await this.documents.saveDocument(COUNTS_DOCUMENT, JSON.stringify({ version: 1, packages }, null, 1) + "\n");
-      this.opts.onSaved?.();
-    } catch (err) {
-      this.dirty = true; // try again with the next download or at shutdown
-      this.opts.log?.(`download counts: could not save ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
-    }
+      if (live) for (const name of totals.keys()) if (!live.has(name)) totals.delete(name);
+      const packages = Object.fromEntries([...totals].sort(([a], [b]) => (a < b ? -1 : 1)));
+      return JSON.stringify({ version: 1, packages }, null, 1) + "\n";
+    });
+    return [...totals].map(([name, c]) => ({ name, ...c }));
   }
 
   /** Adds this replica's new downloads to the shared counts and takes the totals, which include every replica's. */
@@ -143,13 +139,29 @@ export class DownloadCounts {
         const total = this.counts.get(name);
         this.counts.set(name, { sha256: c.sha256, count: (total?.sha256 === c.sha256 ? total.count : 0) + c.count });
       }
+      this.opts.onSaved?.();
     } catch (err) {
       for (const c of sent) {
         const later = this.pending.get(c.name);
         this.pending.set(c.name, { sha256: c.sha256, count: c.count + (later?.sha256 === c.sha256 ? later.count : 0) });
       }
       this.dirty = true;
-      this.opts.log?.(`download counts: could not add to the shared counts: ${(err as Error).message}`);
+      this.opts.log?.(`download counts: could not save ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
     }
   }
+}
+
+/** The saved totals; an unreadable document counts as none (and says so). */
+function parseCounts(text: string | null, log?: (message: string) => void): Map<string, Counted> {
+  const out = new Map<string, Counted>();
+  if (text === null) return out;
+  try {
+    const saved = JSON.parse(text) as { packages?: Record<string, Counted> };
+    for (const [name, c] of Object.entries(saved.packages ?? {})) {
+      if (typeof c?.sha256 === "string" && Number.isSafeInteger(c.count) && c.count > 0) out.set(name, { sha256: c.sha256, count: c.count });
+    }
+  } catch (err) {
+    log?.(`download counts: ignoring unreadable ${COUNTS_DOCUMENT}: ${(err as Error).message}`);
+  }
+  return out;
 }

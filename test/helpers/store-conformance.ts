@@ -239,6 +239,24 @@ export function storeConformance(t: Test, fixture: FixtureFactory): void {
     t.same(await fx.store.list(), [], "a document is not a package");
   });
 
+  t.test("document updates take turns: none is lost; a change that throws saves nothing", async (t) => {
+    const { store } = await fixture(t);
+    const add = (n: number) =>
+      store.updateDocument("list.json", async (text) => {
+        const list = text === null ? [] : (JSON.parse(text) as number[]);
+        await sleep(1); // every update is in flight at once
+        return JSON.stringify([...list, n]);
+      });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => add(i)));
+    t.same((JSON.parse((await store.loadDocument("list.json"))!) as number[]).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i), "all 20 updates kept");
+    const refused = new Error("not this one");
+    t.equal(await rejection(store.updateDocument("list.json", () => Promise.reject(refused))), refused, "the change's own error");
+    t.equal(await rejection(store.updateDocument("list.json", () => null)), null, "null leaves it as it is");
+    t.equal(JSON.parse((await store.loadDocument("list.json"))!).length, 20, "unchanged by either");
+    await store.updateDocument("fresh.json", (text) => (text === null ? "first" : "again"));
+    t.equal(await store.loadDocument("fresh.json"), "first", "a missing document is null to the change");
+  });
+
   t.test("health of a working store", async (t) => {
     const { store } = await fixture(t);
     t.same(await store.health(), { readable: true, writable: true, indexed: true });

@@ -22,8 +22,9 @@ import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
-import type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
+import type { DocumentChange, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
 import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError, TooLargeError, UploadAbortedError } from "../errors.js";
+import { InTurn, updateInTurn } from "../in-turn.js";
 import { errnoOf, translate } from "./errno.js";
 import {
   hashFile,
@@ -140,6 +141,7 @@ export const NAMESPACE_DIR = ".repos";
 
 export class FsStore implements PackageStore {
   private readonly index = new Map<string, Indexed>();
+  private readonly documentTurns = new InTurn();
   private sorted: PackageEntry[] | null = null;
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private dirty = true;
@@ -384,6 +386,10 @@ export class FsStore implements PackageStore {
     }
     this.changed(); // answers built from documents (release metadata, counts) are stale now
   }
+  updateDocument(key: string, change: DocumentChange): Promise<void> {
+    return updateInTurn(this.documentTurns, this, key, change);
+  }
+
 
   private async probeCached(): Promise<Omit<StoreHealth, "indexed">> {
     // A probe writes and fsyncs, so a healthy answer is reused for a moment;

@@ -21,7 +21,7 @@ import postgres from "postgres";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { PackageEntry } from "../contract.js";
 import { ConflictError, StorageUnavailableError, StoreError } from "../errors.js";
-import type { StagedUpload, StoreHealth } from "../contract.js";
+import type { DocumentChange, StagedUpload, StoreHealth } from "../contract.js";
 import type { ObjectInfo } from "../s3/client.js";
 import { S3Store, checkDocumentKey, type Indexed, type S3Staged, type S3StoreOptions } from "../s3/s3-store.js";
 import { CHANNEL, databaseProblem, isConnectionError, openDatabase, releaseDatabase, type Sql } from "./database.js";
@@ -146,14 +146,16 @@ export class PgS3Store extends S3Store {
   }
 
   private onNotify(payload: string): void {
-    let change: { store?: string; name?: string };
+    let change: { store?: string; name?: string; document?: string };
     try {
       change = JSON.parse(payload);
     } catch {
       return;
     }
-    if (change.store !== this.storeId || typeof change.name !== "string") return;
-    this.reloadName(change.name);
+    if (change.store !== this.storeId) return;
+    // A document (release metadata) another replica saved: what was built from it is stale now.
+    if (typeof change.document === "string") this.changed();
+    else if (typeof change.name === "string") this.reloadName(change.name);
   }
 
   /** Reads one name's row into the index, after every earlier one: the row read is at least as new as the notice. */
@@ -299,10 +301,43 @@ export class PgS3Store extends S3Store {
 
   override async saveDocument(key: string, text: string): Promise<void> {
     checkDocumentKey(key);
-    await this.db(
-      () => this.sql`insert into rs_documents (store, key, body) values (${this.storeId}, ${key}, ${text})
-                     on conflict (store, key) do update set body = excluded.body`,
+    await this.db(() =>
+      this.sql.begin(async (tx) => {
+        await tx`insert into rs_documents (store, key, body) values (${this.storeId}, ${key}, ${text})
+                 on conflict (store, key) do update set body = excluded.body`;
+        await tx`select pg_notify(${CHANNEL}, ${JSON.stringify({ store: this.storeId, document: key })})`;
+      }),
     );
+    this.changed(); // here at once; the other replicas when the notice reaches them
+  }
+
+  /** Under a transaction-scoped advisory lock per document: replicas updating one document take turns. */
+  override async updateDocument(key: string, change: DocumentChange): Promise<void> {
+    checkDocumentKey(key);
+    let failed: { err: unknown } | null = null; // change's own error, not the database's
+    try {
+      await this.db(() =>
+        this.sql.begin(async (tx) => {
+          await tx`select pg_advisory_xact_lock(hashtext(${"release-server:document:" + this.storeId + ":" + key}))`;
+          const [row] = await tx<{ body: string }[]>`select body from rs_documents where store = ${this.storeId} and key = ${key}`;
+          let next: string | null;
+          try {
+            next = await change(row?.body ?? null);
+          } catch (err) {
+            failed = { err };
+            throw err;
+          }
+          if (next !== null) {
+            await tx`insert into rs_documents (store, key, body) values (${this.storeId}, ${key}, ${next})
+                     on conflict (store, key) do update set body = excluded.body`;
+            await tx`select pg_notify(${CHANNEL}, ${JSON.stringify({ store: this.storeId, document: key })})`;
+          }
+        }),
+      );
+    } catch (err) {
+      throw failed ? (failed as { err: unknown }).err : err;
+    }
+    this.changed();
   }
 
   /** Adds downloads counted on this replica to the shared counts; returns the totals. */

@@ -18,8 +18,9 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
-import type { PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
+import type { DocumentChange, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
 import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError } from "../errors.js";
+import { InTurn, updateInTurn } from "../in-turn.js";
 import { S3Error, type HeadInfo, type ObjectInfo, type S3Client } from "./client.js";
 import { s3Problem, translateS3 } from "./errors.js";
 import { uploadStream } from "./upload.js";
@@ -123,6 +124,7 @@ interface CachedDigest {
 
 export class S3Store implements PackageStore {
   protected index = new Map<string, Indexed>();
+  private readonly documentTurns = new InTurn();
   private sorted: PackageEntry[] | null = null;
   private readonly listeners = new Set<() => void>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -295,7 +297,12 @@ export class S3Store implements PackageStore {
     checkDocumentKey(key);
     // A PUT replaces an object whole: readers see the old text or the new one.
     await this.client.put(this.prefix + DOCUMENTS + key, text, { "content-type": "application/json" }).catch((err) => Promise.reject(translateS3(err, this.client.settings.bucket)));
+    this.changed(); // answers built from documents (release metadata, counts) are stale now
   }
+  updateDocument(key: string, change: DocumentChange): Promise<void> {
+    return updateInTurn(this.documentTurns, this, key, change);
+  }
+
 
   async health(): Promise<StoreHealth> {
     const cached = this.healthCache;
