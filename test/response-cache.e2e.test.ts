@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { curl } from "./helpers/http.js";
-import { serverFor, type RunningServer } from "./helpers/server.js";
+import { S3_BACKEND, serverFor, type RunningServer } from "./helpers/server.js";
 
 const put = (server: RunningServer, name: string, body: string, overwrite = false) =>
   fetch(`${server.url}/assets/${name}${overwrite ? "?overwrite=true" : ""}`, { method: "PUT", headers: server.auth, body });
@@ -51,6 +51,8 @@ t.test("never stale: uploads, overwrites, deletes and files copied in by hand sh
   t.not(await (await fetch(`${server.url}/assets/a-v1.0.0.zip.sha256`)).text(), before, "after an overwrite");
   await fetch(`${server.url}/assets/b-v1.0.0.zip`, { method: "DELETE", headers: server.auth });
   t.same(await latestNames(server), ["a-v1.0.0.zip"], "after a delete");
+  // On the bucket, objects put by other tools show within INDEX_REFRESH_INTERVAL (test/store-s3.test.ts).
+  if (S3_BACKEND) return;
   await writeFile(join(server.storage, "c-v1.0.0.zip"), "copied in");
   t.same(await latestNames(server), ["a-v1.0.0.zip", "c-v1.0.0.zip"], "after a file was copied in by hand");
   const sums = await (await fetch(`${server.url}/latest/SHA256SUMS`)).text();

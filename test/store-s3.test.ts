@@ -12,7 +12,14 @@ import { keysUnder, s3Env, testPrefix } from "./helpers/object-storage.js";
 import { runUntilExit, serverFor } from "./helpers/server.js";
 
 const run = promisify(execFile);
-import { storeConformance } from "./helpers/store-conformance.js";
+import { sha, storeConformance } from "./helpers/store-conformance.js";
+
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
 
 const env = await s3Env();
 if (typeof env === "string") {
@@ -106,5 +113,28 @@ if (typeof env === "string") {
     const other = await openS3(t, namespacePrefix(prefix, ["octo", "tools"]));
     t.same(await other.list(), [], "another repository does not see the default one's packages");
     t.same((await store.list()).map((p) => p.name), ["hw.zip"]);
+  });
+
+  t.test("a listing cut into slices at the last listing's names sees exactly what one listing sees", async (t) => {
+    const prefix = testPrefix(t, client);
+    // Names whose UTF-8 order differs from JavaScript's string order, and more than a page of keys.
+    const names = [...Array.from({ length: 700 }, (_, i) => `p-${String(i).padStart(4, "0")}.zip`), "z.zip", "é.zip", "\u{1F600}.zip", "\uFF41.zip", "A.zip"];
+    await inParallel(names, 16, (name) => client.put(prefix + name, name, { "x-amz-meta-sha256": sha(name), "x-amz-meta-created": new Date().toISOString() }));
+    const store = await openS3(t, prefix, { listSliceMin: 100, refreshIntervalMs: 3_600_000 });
+    t.same((await store.list()).map((p) => p.name).sort(), [...names].sort(), "the first listing, in one piece");
+    // Removed and added behind the store's back, at and between the slices' edges.
+    const removed = names.filter((_, i) => i % 7 === 0);
+    const added = ["p-0000a.zip", "p-0350a.zip", "zz.zip", "0.zip"];
+    await inParallel(removed, 16, (name) => client.delete(prefix + name));
+    await inParallel(added, 16, (name) => client.put(prefix + name, name, { "x-amz-meta-sha256": sha(name), "x-amz-meta-created": new Date().toISOString() }));
+    const whole: string[] = [];
+    for await (const o of client.list(prefix, "/")) whole.push(o.key.slice(prefix.length));
+    const again = await openS3(t, prefix, { listSliceMin: 100, refreshIntervalMs: 3_600_000 });
+    t.same((await again.list()).map((p) => p.name).sort(), whole.filter((k) => !k.startsWith(".")).sort(), "a restart lists in four slices and sees the same");
+    t.equal((await again.list()).length, names.length - removed.length + added.length);
+    const slice: string[] = [];
+    for await (const o of client.list(prefix, "/", { after: prefix + "p-0100.zip", upTo: prefix + "p-0200.zip" })) slice.push(o.key.slice(prefix.length));
+    t.same(slice, whole.filter((k) => k > "p-0100.zip" && k <= "p-0200.zip"), "a slice: the keys after `after`, up to and including `upTo`");
+    t.equal(slice.at(-1), "p-0200.zip");
   });
 }

@@ -2,7 +2,7 @@
 // directory, for end-to-end tests that speak HTTP to it.
 //
 // With STORAGE_BACKEND=s3 in the test's environment (and the S3_* settings,
-// as test/e2e-s3.test.ts runs the black-box files), every server stores its
+// as `npm run test:s3` runs the end-to-end files), every server stores its
 // packages in the bucket instead, under a prefix named after its temp
 // directory: a restart on the same directory finds the same packages.
 

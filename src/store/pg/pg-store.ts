@@ -179,6 +179,7 @@ export class PgS3Store extends S3Store {
 
   /** A WORKERS sibling changed these names: read their rows before the next answer (NOTIFY would tell us too, a moment later). */
   override noteChanged(names: readonly string[]): void {
+    if (names.length === 0) this.changed(); // a document: its NOTIFY comes too, this is sooner
     for (const name of names) this.reloadName(name);
     this.rowsNoted = this.notifications;
   }
@@ -370,7 +371,7 @@ export class PgS3Store extends S3Store {
     if (!(await this.databaseProblem())) {
       const rows = await this.rows(); // first: every row read here has its object in the listing below
       const objects = new Map<string, ObjectInfo>();
-      for await (const o of this.client.list(this.prefix, "/")) objects.set(o.key, o);
+      for (const o of await this.listTop([...rows.keys()])) objects.set(o.key, o);
       for await (const o of this.client.list(this.prefix + OBJECTS)) objects.set(o.key, o);
       for (const row of rows.values()) if (!objects.has(row.key)) await this.forget(row);
       const referenced = new Set([...rows.values()].map((r) => r.key));

@@ -157,21 +157,24 @@ export class S3Client {
     await r.body?.cancel();
   }
 
-  /** Every object under `prefix`; with a delimiter, only those not below another one. */
-  async *list(prefix: string, delimiter?: string): AsyncIterable<ObjectInfo> {
+  /**
+   * Every object under `prefix`, in S3's order (UTF-8 bytes); with a
+   * delimiter, only those not below another one. `range` lists a slice: the
+   * keys after `after` up to and including `upTo`, so slices can be listed side by side.
+   */
+  async *list(prefix: string, delimiter?: string, range: { after?: string; upTo?: string } = {}): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
+    const upTo = range.upTo === undefined ? null : Buffer.from(range.upTo);
     do {
       const query: Record<string, string> = { "list-type": "2", prefix, "max-keys": "1000", "encoding-type": "url" };
       if (delimiter) query.delimiter = delimiter;
       if (token) query["continuation-token"] = token;
+      else if (range.after !== undefined) query["start-after"] = range.after;
       const text = await (await this.request("GET", "", { query })).text();
       for (const item of blocks(text, "Contents")) {
-        yield {
-          key: decodeURIComponent(tag(item, "Key")!.replace(/\+/g, " ")),
-          size: Number(tag(item, "Size")),
-          etag: tag(item, "ETag") ?? "",
-          lastModified: new Date(tag(item, "LastModified")!),
-        };
+        const key = decodeURIComponent(tag(item, "Key")!.replace(/\+/g, " "));
+        if (upTo && Buffer.compare(Buffer.from(key), upTo) > 0) return;
+        yield { key, size: Number(tag(item, "Size")), etag: tag(item, "ETag") ?? "", lastModified: new Date(tag(item, "LastModified")!) };
       }
       token = tag(text, "IsTruncated") === "true" ? tag(text, "NextContinuationToken") : undefined;
     } while (token);

@@ -30,6 +30,9 @@ export const DOCUMENTS = ".documents/";
 const CACHE_KEY = ".cache/index.json";
 const HEALTH_TTL_MS = 2000;
 const DESCRIBE_WIDTH = 8;
+/** Listings side by side at most, and the fewest known names per slice (about two pages, with the sidecars). */
+const LIST_WIDTH = 4;
+const LIST_SLICE_MIN = 1000;
 
 /** An index entry: the public entry plus where its bytes are and which bytes they are. */
 export interface Indexed extends PackageEntry {
@@ -59,6 +62,8 @@ export interface S3StoreOptions {
   replicaId?: string;
   /** Remove leftover uploads at startup; false in a WORKERS worker, whose siblings' uploads are no leftovers. */
   sweep?: boolean;
+  /** The fewest known names worth a listing slice of their own (default 1,000; tests use fewer). */
+  listSliceMin?: number;
 }
 
 /**
@@ -314,7 +319,10 @@ export class S3Store implements PackageStore {
 
   /** Another process (a WORKERS sibling) changed these names in the bucket: look at them again before the next answer. */
   noteChanged(names: readonly string[]): void {
-    if (names.length === 0) return;
+    if (names.length === 0) {
+      this.changed(); // a document changed: what was built from it is stale
+      return;
+    }
     const looking = (this.noted ?? Promise.resolve()).then(() => this.lookAgain(names));
     this.noted = looking.catch(() => {
       this.refreshedAt = -Infinity; // could not look: the next read lists everything again
@@ -386,8 +394,7 @@ export class S3Store implements PackageStore {
   /** The packages as the bucket has them now. */
   protected async scan(): Promise<Map<string, Indexed>> {
     const cache = await this.loadCache();
-    const objects: ObjectInfo[] = [];
-    for await (const o of this.client.list(this.prefix, "/")) objects.push(o);
+    const objects = await this.listTop([...(this.index.size > 0 ? this.index.keys() : cache.keys())]);
     const out = new Map<string, Indexed>();
     const unknown: ObjectInfo[] = [];
     for (const o of objects) {
@@ -411,6 +418,25 @@ export class S3Store implements PackageStore {
       if (described) out.set(described.name, described);
     });
     return out;
+  }
+
+  /**
+   * The objects directly under the prefix. A listing is pages of 1,000 keys
+   * one after another; with the names of the last listing known, it is cut
+   * into slices at those names and the slices are listed side by side.
+   */
+  protected async listTop(known: string[]): Promise<ObjectInfo[]> {
+    const slices = Math.min(LIST_WIDTH, Math.floor(known.length / (this.opts.listSliceMin ?? LIST_SLICE_MIN)) + 1);
+    const keys = known.map((name) => Buffer.from(this.prefix + name)).sort(Buffer.compare);
+    const cuts = Array.from({ length: slices - 1 }, (_, i) => keys[Math.floor(((i + 1) * keys.length) / slices)].toString());
+    const parts = await Promise.all(
+      Array.from({ length: slices }, async (_, i) => {
+        const out: ObjectInfo[] = [];
+        for await (const o of this.client.list(this.prefix, "/", { after: cuts[i - 1], upTo: cuts[i] })) out.push(o);
+        return out;
+      }),
+    );
+    return parts.flat();
   }
 
   // ---------------------------------------------------------------- index upkeep
