@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The release server next to nginx serving the very same bytes, on loopback.
 //
-//   npm run bench -- [--runtime node|bun|deno] [--workers N] [--rounds 3] [--seconds 5] [--smoke]
+//   npm run bench -- [--runtime node|bun|deno] [--workers N] [--backend fs|s3] [--rounds 3] [--seconds 5] [--smoke]
 //
 // Starts the built server (dist/, production settings) with a fresh storage
 // directory, seeds it through the API (34 template zips of about 150 KB named
@@ -12,12 +12,15 @@
 // keeping medians. Prints a Markdown table with every ratio and the machine.
 // --smoke runs every step at a tiny size, for the test suite: it proves the
 // script works and asserts no speed. Needs wrk, nginx, curl, sha256sum, dd.
+// --backend s3 stores the packages in the bucket named by the S3_* settings in
+// the environment (e.g. from ../shared/s3/start-s3.sh) under a fresh prefix,
+// removed afterwards; nginx serves a copy of the same bytes from the disk.
 
 import { spawn, execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { chmodSync, createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync } from "node:fs";
+import { randomBytes, randomUUID } from "node:crypto";
+import { chmodSync, copyFileSync, createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -25,6 +28,10 @@ const args = parseArgs(process.argv.slice(2));
 const SMOKE = args.smoke === true;
 const RUNTIME = args.runtime ?? "node";
 const WORKERS = Number(args.workers ?? 1);
+const BACKEND = args.backend ?? "fs";
+if (BACKEND !== "fs" && BACKEND !== "s3") throw new Error(`--backend must be fs or s3, not ${BACKEND}`);
+if (BACKEND === "s3" && !process.env.S3_ENDPOINT) throw new Error("--backend s3 needs the S3_* settings in the environment (bash ../shared/s3/start-s3.sh prints them)");
+const S3_RUN_PREFIX = `bench-${randomUUID()}/`;
 const ROUNDS = Number(args.rounds ?? (SMOKE ? 1 : 3));
 const SECONDS = Number(args.seconds ?? (SMOKE ? 1 : 5));
 const CONNECTIONS = 32;
@@ -57,13 +64,31 @@ async function startServer(storage, port) {
   const [cmd, ...rest] = serverCommand();
   const started = performance.now();
   const child = spawn(cmd, rest, {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", MAX_PACKAGES: "0", MAX_UPLOAD_SIZE: "2GiB", WORKERS: String(WORKERS), LOG_LEVEL: "warn" },
+    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), STORAGE_PATH: storage, AUTH_TOKEN: TOKEN, CONFIG_PATH: "", MAX_PACKAGES: "0", MAX_UPLOAD_SIZE: "2GiB", WORKERS: String(WORKERS), LOG_LEVEL: "warn", ...backendEnv(storage) },
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/latest`);
   return { url, child, firstAnswerMs: performance.now() - started, stop: () => stop(child) };
+}
+
+/** The bucket settings of a storage directory's scenario (--backend s3): a prefix of its own. */
+function backendEnv(storage) {
+  if (BACKEND === "fs") return {};
+  return { STORAGE_BACKEND: "s3", S3_PREFIX: `${S3_RUN_PREFIX}${basename(storage)}/`, INDEX_REFRESH_INTERVAL: "3600" };
+}
+
+/** Removes everything this run put into the bucket. */
+async function emptyBucketPrefix() {
+  if (BACKEND !== "s3") return;
+  const { S3Client } = await import("../dist/store/s3/client.js");
+  const env = process.env;
+  const client = new S3Client({ endpoint: env.S3_ENDPOINT, region: env.S3_REGION ?? "us-east-1", bucket: env.S3_BUCKET, accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY, forcePathStyle: env.S3_FORCE_PATH_STYLE === "true" });
+  const keys = [];
+  for await (const o of client.list(S3_RUN_PREFIX)) keys.push(o.key);
+  for (let i = 0; i < keys.length; i += 16) await Promise.all(keys.slice(i, i + 16).map((k) => client.delete(k)));
+  for (const u of await client.listMultipartUploads(S3_RUN_PREFIX)) await client.abortMultipart(u.key, u.uploadId);
 }
 
 async function stop(child) {
@@ -229,6 +254,11 @@ for (const name of templates) await put(server.url, name, template);
 const big = join(work, "big.bin");
 makeFile(big, SIZES.big);
 await put(server.url, "big-1.0.0.bin", big);
+if (BACKEND === "s3") {
+  // nginx serves the same bytes from the disk.
+  for (const name of templates) copyFileSync(template, join(storage, name));
+  copyFileSync(big, join(storage, "big-1.0.0.bin"));
+}
 const latestFile = join(work, "latest.json");
 writeFileSync(latestFile, Buffer.from(await (await fetch(`${server.url}/latest`)).arrayBuffer()));
 chmodSync(latestFile, 0o644);
@@ -251,7 +281,7 @@ const upload = join(work, "upload.bin");
 makeFile(upload, SIZES.upload);
 const uploadCeiling = ceilingMiBps(upload);
 const up = await measuredUpload(server, "upload-1.0.0.bin", upload);
-row(`\`PUT\` ${MB(SIZES.upload)} upload MiB/s (ceiling: hash, then write with fsync)`, `${fmt(uploadCeiling)} (ceiling)`, fmt(up.MiBps), ratio(up.MiBps, uploadCeiling), "≥ 0.8 of the ceiling");
+row(`\`PUT\` ${MB(SIZES.upload)} upload MiB/s (ceiling: hash, then write with fsync${BACKEND === "s3" ? ", on the local disk; the bytes go to the bucket" : ""})`, `${fmt(uploadCeiling)} (ceiling)`, fmt(up.MiBps), ratio(up.MiBps, uploadCeiling), "≥ 0.8 of the ceiling");
 rmSync(upload);
 const huge = join(work, "huge.bin");
 makeFile(huge, SIZES.huge);
@@ -281,10 +311,11 @@ const latestMany = alternate(`${server.url}/latest`, `${nginxMany.url}/latest`);
 row(`\`GET /latest\` req/s (${fmt(SIZES.many)} packages)`, fmt(latestMany.nginx.rps), fmt(latestMany.ours.rps), ratio(latestMany.ours.rps, latestMany.nginx.rps), "≥ 0.6 Node, 1 worker");
 await nginxMany.stop();
 await server.stop();
+await emptyBucketPrefix();
 
 // ---- the report ----
 const node = execFileSync(serverCommand()[0], ["--version"], { encoding: "utf8" }).trim();
-console.log(`Release server (${RUNTIME} ${node}, WORKERS=${WORKERS}) next to nginx ${execFileSync("nginx", ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() || "(Debian)"} on ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${MB(totalmem())} memory; wrk -t2 -c${CONNECTIONS}, ${SECONDS} s × ${ROUNDS} rounds, medians${SMOKE ? " (smoke run: tiny sizes, figures mean nothing)" : ""}.`);
+console.log(`Release server (${RUNTIME} ${node}, WORKERS=${WORKERS}, ${BACKEND === "s3" ? `STORAGE_BACKEND=s3 at ${process.env.S3_ENDPOINT}` : "on a directory"}) next to nginx ${execFileSync("nginx", ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() || "(Debian)"} on ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${MB(totalmem())} memory; wrk -t2 -c${CONNECTIONS}, ${SECONDS} s × ${ROUNDS} rounds, medians${SMOKE ? " (smoke run: tiny sizes, figures mean nothing)" : ""}.`);
 console.log("");
 console.log("| Figure | nginx | release-server | Ratio | Target |");
 console.log("|---|---|---|---|---|");
@@ -293,7 +324,7 @@ for (const r of rows) console.log(r);
 function parseArgs(argv) {
   const out = {};
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--(runtime|workers|rounds|seconds|node|smoke)$/.exec(argv[i]);
+    const m = /^--(runtime|workers|backend|rounds|seconds|node|smoke)$/.exec(argv[i]);
     if (!m) throw new Error(`unknown argument ${argv[i]}; see the comment at the top of bench/bench.mjs`);
     if (m[1] === "smoke") out.smoke = true;
     else out[m[1]] = argv[++i];

@@ -130,11 +130,34 @@ if (typeof env === "string") {
     const whole: string[] = [];
     for await (const o of client.list(prefix, "/")) whole.push(o.key.slice(prefix.length));
     const again = await openS3(t, prefix, { listSliceMin: 100, refreshIntervalMs: 3_600_000 });
+    // A restart answers from the saved index at once and is not ready until a listing confirmed it.
+    const first = await again.health();
+    t.same([first.indexed, first.detail], [false, `confirming the ${names.length} packages of the saved index against a listing of the bucket`], "not ready while the saved index is confirmed");
+    t.equal(await again.open(removed[1]), undefined, "an object removed since is never opened, confirmed or not");
+    for (let i = 0; i < 200 && !(await again.health()).indexed; i++) await sleep(50);
+    t.ok((await again.health()).indexed, "ready once the listing is done");
     t.same((await again.list()).map((p) => p.name).sort(), whole.filter((k) => !k.startsWith(".")).sort(), "a restart lists in four slices and sees the same");
     t.equal((await again.list()).length, names.length - removed.length + added.length);
     const slice: string[] = [];
     for await (const o of client.list(prefix, "/", { after: prefix + "p-0100.zip", upTo: prefix + "p-0200.zip" })) slice.push(o.key.slice(prefix.length));
     t.same(slice, whole.filter((k) => k > "p-0100.zip" && k <= "p-0200.zip"), "a slice: the keys after `after`, up to and including `upTo`");
     t.equal(slice.at(-1), "p-0200.zip");
+  });
+
+  t.test("a store stopped without saving its index (SIGKILL) is restarted with its own last changes right", async (t) => {
+    const prefix = testPrefix(t, client);
+    const hour = { refreshIntervalMs: 3_600_000 };
+    const put = async (store: Awaited<ReturnType<typeof openS3>>, name: string, body: string, overwrite = false) =>
+      store.commit(await store.stage((async function* () { yield Buffer.from(body); })(), 1000), name, { overwrite });
+    const first = await openS3(t, prefix, hour);
+    await put(first, "a.zip", "a one");
+    await put(first, "c.zip", "c");
+    await first.close(); // saves the index
+    const killed = await S3Store.open({ client, prefix, ...hour }); // never closed: its index is not saved again
+    await put(killed, "a.zip", "a two", true);
+    await put(killed, "b.zip", "b");
+    await killed.remove("c.zip");
+    const restarted = await openS3(t, prefix, hour);
+    t.same((await restarted.list()).map((p) => [p.name, p.sha256]).sort(), [["a.zip", sha("a two")], ["b.zip", sha("b")]], "at once, from the saved index and the marks of changes");
   });
 }

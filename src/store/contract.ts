@@ -49,6 +49,11 @@ export interface StoreHealth {
   indexed: boolean;
   /** Why not, in words an operator can act on; absent when both are true. */
   detail?: string;
+  /**
+   * Writes fail for every replica alike (the shared database is down) while
+   * reads still work: taking this replica out of service would help nobody.
+   */
+  writesDownEverywhere?: boolean;
 }
 
 export interface PackageStore {

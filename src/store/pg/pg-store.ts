@@ -75,13 +75,14 @@ export class PgS3Store extends S3Store {
     this.hasDatabase = true;
     try {
       await this.connectListener();
-      await this.reload();
-      await this.sweep((key, replica) => this.isStale(key, replica));
-      await this.refresh();
+      await this.reload(); // the index, from the database: reads can be answered
     } catch (err) {
       await this.close();
       throw err instanceof StoreError ? err : new StorageUnavailableError(databaseProblem(err));
     }
+    // The bucket listed against the rows, and what dead replicas left behind swept (scan): in the
+    // background, as every INDEX_REFRESH_INTERVAL after it.
+    void this.refresh().catch((err) => this.log(`reconciling the bucket with the database failed (retried every INDEX_REFRESH_INTERVAL): ${(err as Error).message}`));
     this.startTimer();
     // Reconnects the listener (and its liveness lock) soon after the database comes back.
     this.watchdog = setInterval(() => {
@@ -361,7 +362,8 @@ export class PgS3Store extends S3Store {
     const bucket = await super.health();
     const problem = await this.databaseProblem();
     if (!problem) return bucket;
-    return { readable: bucket.readable, writable: false, indexed: bucket.indexed, detail: bucket.detail ? `${bucket.detail}; ${problem}` : problem };
+    if (bucket.detail) return { ...bucket, writable: false, detail: `${bucket.detail}; ${problem}` };
+    return { ...bucket, writable: false, detail: problem, writesDownEverywhere: true };
   }
 
   // ------------------------------------------------------------------ the bucket, reconciled

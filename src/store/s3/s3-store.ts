@@ -28,6 +28,8 @@ import { uploadStream } from "./upload.js";
 export const STAGING = ".staging/";
 export const DOCUMENTS = ".documents/";
 const CACHE_KEY = ".cache/index.json";
+/** Names changed since the index was saved (an empty object each): a restart looks at them again. */
+const CHANGING = ".cache/changing/";
 const HEALTH_TTL_MS = 2000;
 const DESCRIBE_WIDTH = 8;
 /** Listings side by side at most, and the fewest known names per slice (about two pages, with the sidecars). */
@@ -136,6 +138,8 @@ export class S3Store implements PackageStore {
   /** Names changed through this store, and when: a listing begun before that must not undo them. */
   protected readonly touched = new Map<string, number>();
   private refreshedAt = -Infinity; // when the listing behind the index began
+  /** The first listing after a start from the saved index, until it is done. */
+  private confirming: Promise<void> | null = null;
   private refreshing: { startedAt: number; done: Promise<void> } | null = null; // the listing under way
   private timer: ReturnType<typeof setInterval> | null = null;
   private healthCache: { at: number; health: StoreHealth } | null = null;
@@ -166,8 +170,24 @@ export class S3Store implements PackageStore {
 
   protected async start(): Promise<void> {
     await this.checkBucket();
-    if (this.opts.sweep !== false) await this.sweep(() => true); // one replica: every staged upload is a leftover
-    await this.refresh();
+    const saved = await this.savedIndex();
+    if (saved.size === 0) {
+      if (this.opts.sweep !== false) await this.sweep(this.notMine); // one replica: every other staged upload is a leftover
+      await this.refresh();
+    } else {
+      // A restart: answer at once from the index saved last time (with the names this store was
+      // changing when it stopped looked at again), and confirm it against a listing of the bucket
+      // right away, for what other tools changed meanwhile. Until then /readyz says not ready, and a
+      // download of an object changed since is refused by its If-Match and looked at again.
+      this.index = saved;
+      this.refreshedAt = performance.now();
+      this.confirming = (async () => {
+        if (this.opts.sweep !== false) await this.sweep(this.notMine); // this store may be receiving uploads already
+        await this.refresh(true);
+      })()
+        .catch((err) => this.log(`could not confirm the saved index against the bucket (serving it; retried every INDEX_REFRESH_INTERVAL): ${(err as Error).message}`))
+        .finally(() => (this.confirming = null));
+    }
     this.startTimer();
   }
 
@@ -207,6 +227,7 @@ export class S3Store implements PackageStore {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.confirming;
     await this.refreshing?.done.catch(() => {});
     await this.queue.catch(() => {});
     await this.saveCache().catch(() => {});
@@ -311,10 +332,15 @@ export class S3Store implements PackageStore {
 
   async health(): Promise<StoreHealth> {
     const cached = this.healthCache;
-    if (cached && Date.now() - cached.at <= HEALTH_TTL_MS) return cached.health;
-    const health = await this.probe();
-    this.healthCache = health.writable ? { at: Date.now(), health } : null;
-    return health;
+    let health: StoreHealth;
+    if (cached && Date.now() - cached.at <= HEALTH_TTL_MS) health = cached.health;
+    else {
+      health = await this.probe();
+      this.healthCache = health.writable ? { at: Date.now(), health } : null;
+    }
+    if (!this.confirming || !health.readable) return health;
+    const detail = `confirming the ${this.index.size} packages of the saved index against a listing of the bucket`;
+    return { ...health, indexed: false, detail: health.detail ? `${health.detail}; ${detail}` : detail };
   }
 
   /** Another process (a WORKERS sibling) changed these names in the bucket: look at them again before the next answer. */
@@ -366,6 +392,7 @@ export class S3Store implements PackageStore {
       const key = this.prefix + name;
       const existing = await this.client.head(key);
       if (existing && !overwrite) throw new ConflictError(`a package named "${name}" already exists`);
+      await this.markChanging(name);
       const createdAt = new Date();
       await this.client.copy(staged.key, key, { sha256: staged.sha256, created: createdAt.toISOString() });
       await this.client.delete(staged.key).catch(() => {});
@@ -384,6 +411,7 @@ export class S3Store implements PackageStore {
       const key = this.prefix + name;
       const existing = this.index.has(name) || (await this.client.head(key)) !== null;
       if (!existing) return false;
+      await this.markChanging(name);
       await this.client.delete(key);
       await this.client.delete(key + SIDECAR_SUFFIX);
       this.cacheDirty = true;
@@ -537,15 +565,51 @@ export class S3Store implements PackageStore {
     return out;
   }
 
-  private async saveCache(): Promise<void> {
-    if (!this.cacheDirty || this.usesDatabase()) return;
-    this.cacheDirty = false;
-    const saved: Record<string, CachedDigest> = {};
-    for (const e of this.index.values()) saved[e.name] = { etag: e.etag, size: e.size, sha256: e.sha256, createdAt: e.createdAt.toISOString() };
-    await this.client.put(this.prefix + CACHE_KEY, JSON.stringify(saved), { "content-type": "application/json" }).catch((err) => {
-      this.cacheDirty = true;
-      throw err;
+  /**
+   * Saves the index for the next start. Between commits (which hold the same
+   * turn), then clears the marks of the changes it holds: a mark whose name
+   * the bucket has with other bytes than the saved entry stays for the next save.
+   */
+  private saveCache(): Promise<void> {
+    if (!this.cacheDirty || this.usesDatabase()) return Promise.resolve();
+    return this.exclusive(async () => {
+      if (!this.cacheDirty) return;
+      this.cacheDirty = false;
+      const saved: Record<string, CachedDigest> = {};
+      for (const e of this.index.values()) saved[e.name] = { etag: e.etag, size: e.size, sha256: e.sha256, createdAt: e.createdAt.toISOString() };
+      try {
+        await this.client.put(this.prefix + CACHE_KEY, JSON.stringify(saved), { "content-type": "application/json" });
+        for await (const mark of this.client.list(this.prefix + CHANGING)) {
+          const name = mark.key.slice((this.prefix + CHANGING).length);
+          const head = await this.client.head(this.prefix + name);
+          if ((head?.etag ?? null) === (saved[name]?.etag ?? null)) await this.client.delete(mark.key);
+        }
+      } catch (err) {
+        this.cacheDirty = true;
+        throw err;
+      }
     });
+  }
+
+  /** The saved index, with every name a mark says was being changed looked at again: the saved index as the bucket has it. */
+  private async savedIndex(): Promise<Map<string, Indexed>> {
+    const saved = await this.loadCache();
+    if (saved.size === 0) return saved;
+    for await (const mark of this.client.list(this.prefix + CHANGING)) {
+      const name = mark.key.slice((this.prefix + CHANGING).length);
+      const head = await this.client.head(this.prefix + name);
+      const entry = head && (await this.describe(head));
+      if (entry) saved.set(name, entry);
+      else saved.delete(name);
+    }
+    return saved;
+  }
+
+  private readonly notMine = (_key: string, replica: string) => replica !== this.replicaId;
+
+  /** Marks a name as being changed, before the change: a start from the saved index looks at it again. */
+  private markChanging(name: string): Promise<unknown> {
+    return this.client.put(this.prefix + CHANGING + name, "");
   }
 
   protected usesDatabase(): boolean {
