@@ -30,7 +30,8 @@ export interface PageContext {
 
 function view(model: ReleaseModel, release: Release): ReleaseView {
   const isLatest = release.key !== LATEST_TAG && model.latest.packages.length > 0 && release.tag === model.latest.tag;
-  return { release, isLatest };
+  // A release made through the write API has its notes (gh release create --notes, GitHub Actions).
+  return { release, isLatest, notes: release.record?.body ?? undefined };
 }
 
 function tagHref(ctx: PageContext, r: Release): string {

@@ -13,7 +13,7 @@ export interface ReleaseView {
   release: Release;
   /** The release the latest view's tag names: it gets the Latest badge. */
   isLatest: boolean;
-  /** Release notes, Markdown. Releases derived from package names have none yet. */
+  /** Release notes, Markdown: a release made through the write API may have them; one derived from package names has none. */
   notes?: string;
   /** Drafts exist only for readers with a token; none are made today. */
   draft?: boolean;
@@ -43,7 +43,8 @@ export function badges(view: Pick<ReleaseView, "isLatest" | "draft" | "release">
 export function releaseTitle(r: Release): string {
   if (r.key === LATEST_TAG) return r.packages.length ? `Latest: ${r.tag}` : "Latest";
   if (r.key === UNVERSIONED_TAG) return "Unversioned packages";
-  return r.tag;
+  // As on GitHub: the release's name when it has one, else its tag.
+  return r.record?.name || r.tag;
 }
 
 export function releaseSection(view: ReleaseView, opts: ReleaseSectionOptions): string {

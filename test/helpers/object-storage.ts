@@ -7,11 +7,11 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Test } from "tap";
 import type { S3Client, S3Settings } from "../../src/store/s3/client.js";
-import { ROOT } from "./server.js";
+import { ROOT, storagePrefix } from "./server.js";
 
 const run = promisify(execFile);
 const SHARED = join(ROOT, "..", "shared");
@@ -90,7 +90,7 @@ export async function emptyPrefix(client: S3Client, prefix: string): Promise<voi
 export async function emptyPrefixOfServer(storage: string): Promise<void> {
   const env = await s3Env();
   if (typeof env === "string") return;
-  await emptyPrefix(env.client, `e2e/${basename(storage)}/`);
+  await emptyPrefix(env.client, storagePrefix(storage));
 }
 
 /** Every key under a prefix. */

@@ -7,6 +7,7 @@
 // directory: a restart on the same directory finds the same packages.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import type { Test } from "tap";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -70,8 +71,13 @@ export function checkContentLength(t: Test, headers: Headers, expected: number |
 /** Whether this run stores packages in the bucket (STORAGE_BACKEND=s3 in the test's environment). */
 export const S3_BACKEND = process.env.STORAGE_BACKEND === "s3";
 
+/** The bucket prefix of a server on this storage directory: one per directory path, so a restart on it finds the same packages. */
+export function storagePrefix(storage: string): string {
+  return `e2e/${basename(storage)}-${createHash("sha256").update(resolve(storage)).digest("hex").slice(0, 12)}/`;
+}
+
 export function objectStorageEnv(storage: string): Record<string, string> {
-  return S3_BACKEND ? { S3_PREFIX: `e2e/${basename(storage)}/`, INDEX_REFRESH_INTERVAL: process.env.INDEX_REFRESH_INTERVAL ?? "1" } : {};
+  return S3_BACKEND ? { S3_PREFIX: storagePrefix(storage), INDEX_REFRESH_INTERVAL: process.env.INDEX_REFRESH_INTERVAL ?? "1" } : {};
 }
 
 export async function tempDir(prefix = "rs-test-"): Promise<string> {

@@ -4,15 +4,15 @@
 
 import { createReadStream } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { S3Client } from "../../src/store/s3/client.js";
 import { s3Env } from "./object-storage.js";
-import { S3_BACKEND } from "./server.js";
+import { S3_BACKEND, storagePrefix } from "./server.js";
 
 async function bucket(storage: string): Promise<{ client: S3Client; prefix: string }> {
   const env = await s3Env();
   if (typeof env === "string") throw new Error(`STORAGE_BACKEND=s3 but no S3 server: ${env}`);
-  return { client: env.client, prefix: `e2e/${basename(storage)}/` };
+  return { client: env.client, prefix: storagePrefix(storage) };
 }
 
 /** Packages, sidecars and uploads under way; not the server's own bookkeeping (documents, index cache). */
