@@ -4,6 +4,8 @@
 // Timeouts are set to a few seconds here; the defaults are in the README.
 
 import { randomBytes } from "node:crypto";
+import { readdir, readlink } from "node:fs/promises";
+import { connect } from "node:net";
 import t from "tap";
 import { eventually } from "./helpers/requests.js";
 import { onlyOn, RUNTIME, S3_BACKEND, serverFor, TOKEN } from "./helpers/server.js";
@@ -69,6 +71,36 @@ t.test("idle keep-alive connections are closed after KEEPALIVE_TIMEOUT", async (
   await s.closed;
   t.match(s.received(), /^HTTP\/1\.1 200 /);
   t.match(s.received(), /\r\n\r\nOK$/, "answered, then closed once idle");
+});
+
+t.test("downloads the client abandons half-way leave no file open", async (t) => {
+  if (S3_BACKEND) return t.pass("skipped on the bucket: a download opens no file there (its GET ends with the response)");
+  const server = await serverFor(t);
+  t.equal((await fetch(`${server.url}/assets/big.bin`, { method: "PUT", headers: server.auth, body: randomBytes(8 * 2 ** 20) })).status, 201);
+  const pid = server.proc.pid!;
+  const openFiles = async () => {
+    const targets = await Promise.all((await readdir(`/proc/${pid}/fd`)).map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
+    return targets.filter((target) => target.endsWith("/big.bin")).length;
+  };
+  // Each reads fast and goes away at another point of the 8 MiB: sooner or later while the
+  // server is between reading a chunk from the file and writing it to the socket.
+  const { port, hostname } = new URL(server.url);
+  for (let i = 0; i < 60; i++) {
+    const stopAt = 64 * 1024 + ((i * 977_000) % (7 * 2 ** 20));
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname, () => socket.write(`GET /assets/big.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`));
+      let received = 0;
+      socket.on("data", (d) => {
+        received += d.length;
+        if (received >= stopAt) socket.destroy();
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve());
+    });
+  }
+  let left = -1;
+  t.ok(await eventually(async () => (left = await openFiles()) === 0, 5000), `every download's file is closed (${left} open)`);
+  t.ok(await answered(server.url), "and the server answers");
 });
 
 t.test("MAX_CONNECTIONS refuses new connections without harming open ones", async (t) => {

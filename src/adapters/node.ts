@@ -282,6 +282,9 @@ async function sendReused(res: ServerResponse, body: PackageBody, readInto: (buf
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
+    // Closed already (the client went away between the write and now): no event is coming, and
+    // waiting for one would keep the download's file open until garbage collection.
+    if (res.destroyed || !res.writableNeedDrain) return resolve();
     const done = () => {
       res.off("drain", done);
       res.off("close", done);

@@ -242,7 +242,10 @@ export class FsStore implements PackageStore {
         this.lookAgain(name); // removed behind our back
         continue;
       }
-      const st = await handle.stat();
+      const st = await handle.stat().catch(async (err) => {
+        await handle.close();
+        throw await translate(err, this.dir);
+      });
       // The digest is served only for the bytes it was computed from.
       if (st.isFile() && sameIdentity(entry, identityOf(st))) {
         if (entry.size > SMALL_BODY_BYTES) return new FsReader(publicEntry(entry), handle);
