@@ -5,7 +5,6 @@ import { createHash } from "node:crypto";
 import type { Deps, Handler, RequestContext } from "./context.js";
 import { errorResponse, HttpError, json } from "./http.js";
 import { apiRoot, currentUser } from "./github/api-root.js";
-import { graphqlRoute } from "./github/graphql.js";
 import { packageBodyOf } from "./package-body.js";
 import { publicBaseUrl } from "./public-url.js";
 import { answerResponse, isIndexOnly, ResponseCache } from "./response-cache.js";
@@ -75,7 +74,7 @@ export function routes(deps: Deps): RouteSpec[] {
     ["GET", "/api/v3", apiRoot(deps)],
     ["GET", "/api/v3/", apiRoot(deps)],
     ["GET", "/api/v3/user", currentUser(deps)],
-    ["POST", "/api/graphql", graphqlRoute(deps)],
+    ["POST", "/api/graphql", loadedOnFirstUse(() => import("./github/graphql.js").then((m) => m.graphqlRoute(deps)))],
     ...releaseRoutes(deps),
     ...checksumRoutes(deps),
     // Pages for people; the release pages also exist per repository, as on GitHub.
@@ -222,4 +221,13 @@ function toErrorResponse(err: unknown, deps: Deps): Response {
 function withCommonHeaders(response: Response): Response {
   response.headers.set("x-content-type-options", "nosniff");
   return response;
+}
+
+/**
+ * A handler whose module is loaded by its first request: graphql-js costs
+ * about 10 MB and 60 ms at startup, and only `gh` ever asks for GraphQL.
+ */
+function loadedOnFirstUse(load: () => Promise<Handler>): Handler {
+  let handler: Promise<Handler> | null = null;
+  return async (ctx) => (await (handler ??= load()))(ctx);
 }

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import { parseFullName } from "./github/repo-names.js";
 import { parseTokens, type NamedToken } from "./auth.js";
 import { FORMATS, LEVELS, type Level, type LogFormat } from "./ops/log.js";
@@ -296,6 +296,12 @@ function secret(given: Given, src: Sources, key: Setting, fileKey: Setting): str
   }
   if (text.trim() === "") throw new ConfigError(file.from, file.value, "the file is empty");
   return text.trim();
+}
+
+/** The YAML parser, loaded only when there is a config file: most servers run from the environment alone. */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+  return yaml.parse(text);
 }
 
 function parseYamlFile(text: string | null, path: string): Record<string, unknown> {

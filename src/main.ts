@@ -151,7 +151,7 @@ async function main(): Promise<void> {
 /** A bucket, credentials, endpoint or database that cannot be used stops startup with one line. */
 async function openStoreOrExit(config: Config, log: Logger, sweep: boolean): Promise<PackageStore> {
   try {
-    return await openStore({ storagePath: config.storagePath, log, sweep, ...backendOptions(config) });
+    return await openStore({ storagePath: config.storagePath, log, sweep, beforeServing: true, ...backendOptions(config) });
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     console.error(`release-server: cannot open the storage (${describeStorage(config)}): ${err.detail}`);

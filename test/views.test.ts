@@ -5,7 +5,7 @@ import t from "tap";
 import { releaseModel } from "../src/releases.js";
 import type { PackageEntry } from "../src/store/index.js";
 import { exactTime, formatSize, plural, relativeTime } from "../src/views/format.js";
-import { renderMarkdown } from "../src/views/markdown.js";
+import { loadMarkdown, renderMarkdown } from "../src/views/markdown.js";
 import { ASSETS_IN_LIST, landingPage, packagesPage, releasePage, releasesPage, RELEASES_PER_PAGE, type PageContext } from "../src/views/pages.js";
 import { badges, releaseSection } from "../src/views/release.js";
 import { shellQuote, usageCommands } from "../src/views/usage.js";
@@ -46,6 +46,7 @@ t.test("formatSize, plural, times", async (t) => {
 });
 
 t.test("release notes: Markdown rendered, raw HTML and script links are text", async (t) => {
+  await loadMarkdown(); // pages load it when a release has notes
   const html = renderMarkdown("# Changes\n\n- **fast** `code`\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1)) [ok](https://example.com)");
   t.match(html, "<h1>Changes</h1>");
   t.match(html, "<strong>fast</strong>");

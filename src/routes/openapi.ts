@@ -3,7 +3,6 @@
 // there too), whose "Try it out" calls this server.
 
 import { readFile } from "node:fs/promises";
-import { parse } from "yaml";
 import type { Handler } from "../context.js";
 import { HttpError, json } from "../http.js";
 import { HTML_HEADERS, page } from "../views/layout.js";
@@ -25,7 +24,8 @@ export function openapiRoutes(): { yaml: Handler; json: Handler; docs: Handler }
   let asJson: unknown = null;
   return {
     yaml: async () => new Response(await load(), { headers: { "content-type": "application/yaml; charset=utf-8" } }),
-    json: async () => json((asJson ??= parse(await load()))),
+    // yaml is loaded by the first request for the JSON form, not at startup.
+    json: async () => json((asJson ??= (await import("yaml")).parse(await load()))),
     docs: () => new Response(DOCS_PAGE, { headers: HTML_HEADERS }),
   };
 }

@@ -11,6 +11,7 @@ import { repoContext } from "../github/repo-context.js";
 import type { ReleaseModel } from "../releases.js";
 import type { Repository } from "../repository.js";
 import { HTML_HEADERS } from "../views/layout.js";
+import { loadMarkdown } from "../views/markdown.js";
 import { landingPage, releasePage, releasesPage, type PageContext } from "../views/pages.js";
 
 /** True when the client prefers HTML to JSON: browsers do; curl, Octokit and fetch (`*\/*`) do not. */
@@ -29,6 +30,7 @@ function releasesPathOf(params: Record<string, string>): string {
 /** The page's repository (the default one at the root; GitHub's 404 for an unknown one), its model as this viewer sees it, and the page context. */
 async function pageContext(deps: Deps, ctx: RequestContext): Promise<{ model: ReleaseModel; page: PageContext }> {
   const rc = await repoContext(deps, ctx, "");
+  if (rc.model.releases.some((r) => r.record?.body)) await loadMarkdown();
   const repository: Repository = { owner: rc.repo.name.owner, repo: rc.repo.name.repo };
   return {
     model: rc.model,

@@ -27,6 +27,8 @@ export interface StoreOptions {
   databaseUrl?: string | null;
   /** Remove leftover uploads at startup (default); a WORKERS worker leaves that to the primary. */
   sweep?: boolean;
+  /** Opened at startup, before the server answers anything: its first scan may block. */
+  beforeServing?: boolean;
 }
 
 /** How long a redirected download's presigned URL stays valid. */
@@ -35,7 +37,7 @@ export const REDIRECT_SECONDS = 300;
 export async function openStore(opts: StoreOptions): Promise<PackageStore> {
   const namespace = opts.namespace ?? [];
   if ((opts.backend ?? "fs") === "fs") {
-    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep });
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing });
   }
   // Loaded only when chosen: a server on a directory never loads the object-storage code.
   const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);

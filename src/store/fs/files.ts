@@ -14,7 +14,7 @@
 // after its package could match the ctime itself by accident, but never that.
 
 import { createHash, randomBytes } from "node:crypto";
-import type { Stats } from "node:fs";
+import { readFileSync, statSync, type Stats } from "node:fs";
 import { open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -87,13 +87,27 @@ export function isStampedFor(sidecar: Stats, ctimeMs: number): boolean {
 export async function readSidecar(path: string, ctimeMs: number): Promise<string | null> {
   try {
     const [text, st] = await Promise.all([readFile(path, "utf8"), stat(path)]);
-    if (!st.isFile() || !isStampedFor(st, ctimeMs)) return null;
-    // Bare hex (ours and the older server's) or `sha256sum` output: the digest comes first.
-    const m = /^\s*([0-9a-fA-F]{64})(\s|$)/.exec(text);
-    return m ? m[1].toLowerCase() : null;
+    return sidecarDigest(text, st, ctimeMs);
   } catch {
     return null;
   }
+}
+
+/** readSidecar without the thread pool: for the scan at startup, before anything is served. */
+export function readSidecarSync(path: string, ctimeMs: number): string | null {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? sidecarDigest(readFileSync(path, "utf8"), st, ctimeMs) : null;
+  } catch {
+    return null;
+  }
+}
+
+function sidecarDigest(text: string, st: Stats, ctimeMs: number): string | null {
+  if (!st.isFile() || !isStampedFor(st, ctimeMs)) return null;
+  // Bare hex (ours and the older server's) or `sha256sum` output: the digest comes first.
+  const m = /^\s*([0-9a-fA-F]{64})(\s|$)/.exec(text);
+  return m ? m[1].toLowerCase() : null;
 }
 
 export async function hashFile(path: string): Promise<string> {

@@ -30,6 +30,7 @@ import {
   hashFile,
   identityOf,
   readSidecar,
+  readSidecarSync,
   sameIdentity,
   stamp,
   syncDir,
@@ -130,6 +131,8 @@ function statOrNull(path: string): Stats | null {
 
 export interface FsStoreOptions {
   log?: (message: string) => void;
+  /** Scan synchronously at open: for a store opened before the server listens, never for one opened while it serves. */
+  syncFirstScan?: boolean;
   /** Create the directory (and its parents) when missing: for repository namespaces, never for STORAGE_PATH itself. */
   create?: boolean;
   /** Remove leftover temp files at open (default). A WORKERS worker does not: a sibling may be receiving into one. */
@@ -142,6 +145,8 @@ export const NAMESPACE_DIR = ".repos";
 export class FsStore implements PackageStore {
   private readonly index = new Map<string, Indexed>();
   private readonly documentTurns = new InTurn();
+  /** Whether the scan under way may block: only the first, before the server listens. */
+  private scanningSync = false;
   private sorted: PackageEntry[] | null = null;
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private dirty = true;
@@ -193,7 +198,14 @@ export class FsStore implements PackageStore {
     } catch (err) {
       throw await translate(err, dir);
     }
-    await store.refresh();
+    // The first scan, before anything is served: a stat and a sidecar read per package without the
+    // thread pool's round trips (10,000 packages: a fifth of a second instead of one and a half).
+    store.scanningSync = opts.syncFirstScan === true;
+    try {
+      await store.refresh();
+    } finally {
+      store.scanningSync = false;
+    }
     return store;
   }
 
@@ -577,10 +589,10 @@ export class FsStore implements PackageStore {
   private async check(name: string): Promise<"changed" | "unchanged" | [string, Stats]> {
     const path = join(this.dir, name);
     try {
-      const st = await stat(path);
+      const st = this.scanningSync ? statSync(path) : await stat(path);
       const known = this.index.get(name);
       if (known && sameIdentity(known, identityOf(st))) return "unchanged";
-      const trusted = await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
+      const trusted = this.scanningSync ? readSidecarSync(path + SIDECAR_SUFFIX, st.ctimeMs) : await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
       if (trusted) {
         this.pending.delete(name);
         this.index.set(name, { name, sha256: trusted, createdAt: st.mtime, ...identityOf(st) });
