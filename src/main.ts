@@ -2,6 +2,7 @@
 // adapter for this runtime, and on SIGTERM/SIGINT drain before exiting. With
 // WORKERS > 1 (Node), this process is the primary of node:cluster workers.
 
+import { createServer, type AddressInfo } from "node:net";
 import process from "node:process";
 import type { Serve } from "./adapters/types.js";
 import { createApp } from "./app.js";
@@ -31,9 +32,13 @@ async function main(): Promise<void> {
   const config = await loadConfigOrExit();
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const runtime = detectRuntime();
-  const workers = runtime === "node" ? config.workers : 1;
-  if (config.workers > 1 && runtime !== "node") log.warn(`WORKERS=${config.workers} is for Node (node:cluster); under ${runtime} one process serves`);
+  // node:cluster under Node (the primary shares its socket) and Bun (each worker binds the port
+  // with SO_REUSEPORT); Deno has no node:cluster.
+  const workers = runtime === "deno" ? 1 : config.workers;
+  if (config.workers > 1 && runtime === "deno") log.warn(`WORKERS=${config.workers} needs node:cluster (Node or Bun); under Deno one process serves`);
   if (workers > 1 && !isWorker()) {
+    // Under Bun every worker binds the port itself: PORT=0 must name one port for all of them.
+    if (runtime === "bun" && config.port === 0) process.env.PORT = String(await freePort(config.host));
     // The workers read the configuration again: a generated token must be the same in all of them.
     if (config.authTokenSource === "generated") {
       process.env.AUTH_TOKEN = config.authToken;
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
     sendTimeout: config.sendTimeout * 1000,
     keepAliveTimeout: config.keepAliveTimeout * 1000,
     maxConnections: config.maxConnections,
+    reusePort: isWorker() && runtime === "bun",
     log,
   }).catch((err: Error) => {
     // A port in use or not allowed is a bad setting too: one line, naming it.
@@ -167,6 +173,18 @@ function describeStorage(config: Config): string {
   if (!config.s3) return config.storagePath;
   const where = `s3 ${config.s3.endpoint} bucket ${config.s3.bucket}${config.s3.prefix ? ` prefix ${config.s3.prefix}` : ""}`;
   return config.databaseUrl ? `${where}, metadata in PostgreSQL` : where;
+}
+
+/** A port free on `host` now, for workers that each bind it (a moment later) with SO_REUSEPORT. */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 function sleep(ms: number): Promise<void> {

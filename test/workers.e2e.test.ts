@@ -1,4 +1,4 @@
-// WORKERS=2: two server processes share the port (node:cluster). An upload
+// WORKERS=2: two server processes share the port (node:cluster; under Bun each binds it with SO_REUSEPORT). An upload
 // acknowledged by one is visible through the other before the next request;
 // download counts from both add up; a generated token is the same in both;
 // SIGTERM stops them all.
@@ -17,10 +17,10 @@ async function fresh(server: RunningServer, path: string, init: RequestInit = {}
   return fetch(server.url + path, { ...init, headers: { ...(init.headers as Record<string, string>), connection: "close" } });
 }
 
-const NODE_ONLY = "WORKERS uses node:cluster; under Bun and Deno one process serves (the server says so at startup)";
+const CLUSTER = "WORKERS uses node:cluster (Node, and Bun with SO_REUSEPORT); Deno has none, and one process serves (the server says so at startup)";
 
 t.test("every answer after an acknowledged change reflects it, whichever worker gives it", async (t) => {
-  if (!onlyOn(t, ["node"], NODE_ONLY)) return;
+  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2", MAX_PACKAGES: "0" } });
   await allListening(server);
   t.equal((server.output().match(/listening on/g) ?? []).length >= 1, true);
@@ -41,7 +41,7 @@ t.test("every answer after an acknowledged change reflects it, whichever worker 
 });
 
 t.test("download counts from every worker add up", async (t) => {
-  if (!onlyOn(t, ["node"], NODE_ONLY)) return;
+  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2" } });
   await allListening(server);
   await fresh(server, "/assets/count-v1.0.0.zip", { method: "PUT", headers: server.auth, body: "count me" });
@@ -56,7 +56,7 @@ t.test("download counts from every worker add up", async (t) => {
 });
 
 t.test("releases created at once through both workers are all kept; another repository's changes reach both", async (t) => {
-  if (!onlyOn(t, ["node"], NODE_ONLY)) return;
+  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2" } });
   await allListening(server);
   const json = { ...server.auth, "content-type": "application/json" };
@@ -84,7 +84,7 @@ t.test("releases created at once through both workers are all kept; another repo
 });
 
 t.test("a generated token works in every worker; SIGTERM stops them all", async (t) => {
-  if (!onlyOn(t, ["node"], NODE_ONLY)) return;
+  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2", AUTH_TOKEN: "" } });
   await allListening(server);
   const token = /generated one for this run: (\S+)/.exec(server.output())?.[1];

@@ -18,6 +18,7 @@ declare const Bun: {
     port: number;
     maxRequestBodySize: number;
     idleTimeout: number;
+    reusePort?: boolean;
     tls?: { cert: string; key: string };
     fetch(request: Request, server: BunServer): Promise<Response>;
   }): BunServer;
@@ -37,6 +38,7 @@ export const serve: Serve = async (app, options) => {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: idle > 0 ? Math.min(255, Math.ceil(idle / 1000)) : 0,
     ...(tls ? { tls } : {}),
+    ...(options.reusePort ? { reusePort: true } : {}),
     fetch: (request, server) => handleWeb(app, request, server.requestIP(request)?.address, options),
   });
   return {

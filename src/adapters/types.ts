@@ -15,6 +15,8 @@ export interface ServeOptions {
   keepAliveTimeout: number;
   /** Open connections at most; 0 means no limit of our own. */
   maxConnections: number;
+  /** One of several processes on one port (WORKERS under Bun): the kernel spreads connections (SO_REUSEPORT). */
+  reusePort?: boolean;
   log: Logger;
 }
 

@@ -23,8 +23,9 @@ import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandl
 import { basename, join } from "node:path";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { DocumentChange, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
-import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError, TooLargeError, UploadAbortedError } from "../errors.js";
+import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError } from "../errors.js";
 import { InTurn, updateInTurn } from "../in-turn.js";
+import { uploadChunks } from "../upload-chunks.js";
 import { errnoOf, translate } from "./errno.js";
 import {
   hashFile,
@@ -285,22 +286,9 @@ export class FsStore implements PackageStore {
       throw await translate(err, this.dir);
     }
     try {
-      const chunks = source[Symbol.asyncIterator]();
-      for (;;) {
-        let step: IteratorResult<Uint8Array>;
-        try {
-          step = await chunks.next();
-        } catch (err) {
-          throw new UploadAbortedError(`the upload was interrupted before it was complete (${(err as Error)?.message ?? err}); nothing was stored`);
-        }
-        if (step.done) break;
-        size += step.value.length;
-        if (size > maxBytes) {
-          await chunks.return?.();
-          throw new TooLargeError(`the upload is larger than the limit of ${maxBytes} bytes`);
-        }
-        hash.update(step.value);
-        await handle.write(step.value);
+      for await (const chunk of uploadChunks(source, maxBytes, hash)) {
+        size += chunk.length;
+        await handle.write(chunk);
       }
       await handle.sync();
       await handle.close();

@@ -4,7 +4,7 @@
 // On any failure the multipart upload is aborted, so nothing is left behind.
 
 import { createHash } from "node:crypto";
-import { TooLargeError, UploadAbortedError } from "../errors.js";
+import { uploadChunks } from "../upload-chunks.js";
 import type { S3Client } from "./client.js";
 
 export const MIN_PART_SIZE = 8 * 1024 * 1024; // S3's minimum is 5 MiB
@@ -49,24 +49,11 @@ export async function uploadStream(
   };
 
   try {
-    const chunks = source[Symbol.asyncIterator]();
-    for (;;) {
-      let step: IteratorResult<Uint8Array>;
-      try {
-        step = await chunks.next();
-      } catch (err) {
-        throw new UploadAbortedError(`the upload was interrupted before it was complete (${(err as Error)?.message ?? err}); nothing was stored`);
-      }
-      if (step.done) break;
-      size += step.value.length;
-      if (size > maxBytes) {
-        await chunks.return?.();
-        throw new TooLargeError(`the upload is larger than the limit of ${maxBytes} bytes`);
-      }
-      hash.update(step.value);
+    for await (const chunk of uploadChunks(source, maxBytes, hash)) {
+      size += chunk.length;
       // Copied: a runtime may reuse the chunk's memory once we ask for the next one.
-      filling.push(Uint8Array.prototype.slice.call(step.value));
-      filled += step.value.length;
+      filling.push(Uint8Array.prototype.slice.call(chunk));
+      filled += chunk.length;
       if (filled >= partSize) {
         const body = Buffer.concat(filling);
         filling = [];
