@@ -301,16 +301,9 @@ export class PgS3Store extends S3Store {
     return row?.body ?? null;
   }
 
-  override async saveDocument(key: string, text: string): Promise<void> {
-    checkDocumentKey(key);
-    await this.db(() =>
-      this.sql.begin(async (tx) => {
-        await tx`insert into rs_documents (store, key, body) values (${this.storeId}, ${key}, ${text})
-                 on conflict (store, key) do update set body = excluded.body`;
-        await tx`select pg_notify(${CHANNEL}, ${JSON.stringify({ store: this.storeId, document: key })})`;
-      }),
-    );
-    this.changed(); // here at once; the other replicas when the notice reaches them
+  /** A whole new text is an update that ignores the old one: the same transaction, lock and notice. */
+  override saveDocument(key: string, text: string): Promise<void> {
+    return this.updateDocument(key, () => text);
   }
 
   /** Under a transaction-scoped advisory lock per document: replicas updating one document take turns. */
