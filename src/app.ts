@@ -1,13 +1,12 @@
 // The whole service as one web-standard handler: (Request) => Promise<Response>.
 // Runtime adapters turn their native requests into Requests and call fetch().
 
-import { createHash } from "node:crypto";
 import type { Deps, Handler, RequestContext } from "./context.js";
 import { errorResponse, HttpError, json } from "./http.js";
 import { apiRoot, currentUser } from "./github/api-root.js";
 import { packageBodyOf } from "./package-body.js";
-import { publicBaseUrl } from "./public-url.js";
-import { answerResponse, isIndexOnly, ResponseCache } from "./response-cache.js";
+import { publicBaseUrl, type UrlSource } from "./public-url.js";
+import { answerResponse, cacheKey, isIndexOnly, keptReply, plainTarget, ResponseCache, servesAsIs } from "./response-cache.js";
 import { inScope, requestIdFrom, type RequestScope } from "./ops/request-scope.js";
 import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
@@ -39,8 +38,33 @@ export interface Outcome {
   status?: number;
 }
 
+/** What an adapter knows of a request before building a Request: enough to find a kept answer. */
+export interface RequestHead extends UrlSource {
+  readonly method: string;
+  /** The request target as sent (origin form: path and query). */
+  readonly target: string;
+}
+
+/** An answer given at once from kept bytes; the adapter writes it, then reports how sending ended. */
+export interface AtOnce {
+  status: number;
+  headers: [string, string][];
+  /** null for HEAD and 304. */
+  body: Uint8Array | null;
+  /** Package bytes: a download counts only once all were sent, so finished() should wait for that. */
+  download: boolean;
+  finished(outcome: { bytesOut: number; aborted: boolean }): void;
+}
+
 export interface App {
   fetch(request: Request, connection?: Connection): Promise<Response>;
+  /**
+   * The answer to a GET or HEAD the response cache already holds, found from
+   * the request's head alone; undefined when the request needs fetch().
+   * Adapters try this first: for the answers asked for most it skips the
+   * Request, the URL, the router and the Response.
+   */
+  answerAtOnce(head: RequestHead, connection?: Connection): AtOnce | undefined;
   /** Adapters call this once per response, when it has been sent in full or abandoned: the access log and metrics. */
   finished(response: Response, outcome: Outcome): void;
   /** Drops every answer built from the index; for changes the store does not see (saved download counts). */
@@ -93,18 +117,28 @@ export function createApp(deps: Deps): App {
   deps.repositories.onChange(() => answers.clear());
 
   /** A GET or HEAD of a handler that depends only on the index: from the cache, or built once and kept. */
-  async function fromIndex(handler: Handler, ctx: RequestContext): Promise<Response> {
+  async function fromIndex(handler: Handler, ctx: RequestContext, route: string): Promise<Response> {
     const { request, url } = ctx;
     await deps.storage.list(); // notices changes behind the store's back; a change empties the cache
-    const auth = request.headers.get("authorization");
-    const key = [url.pathname + url.search, publicBaseUrl(request, deps.config), request.headers.get("accept") ?? "", auth ? createHash("sha256").update(auth).digest("hex") : ""].join("\n");
+    const authorization = request.headers.get("authorization");
+    const key = cacheKey(url.pathname + url.search, publicBaseUrl(request, deps.config), request.headers.get("accept"), authorization);
     const hit = answers.get(key);
-    if (hit) return answerResponse(hit, request.method, request.headers.get("if-none-match"));
+    // Kept package bytes are sent by answerAtOnce only, which counts the download.
+    if (hit && !hit.package) return answerResponse(hit, request.method, request.headers.get("if-none-match"));
     const generation = answers.begin();
     const response = await handler(ctx);
-    // Package bytes are never kept here, and a HEAD answer has no body to keep.
-    if (request.method !== "GET" || response.status !== 200 || packageBodyOf(response)) return response;
-    return answerResponse(await answers.store(key, generation, response), "GET", request.headers.get("if-none-match"));
+    // A HEAD answer has no body to keep.
+    if (request.method !== "GET" || response.status !== 200) return response;
+    const pkg = packageBodyOf(response);
+    if (pkg) {
+      // A whole package the store holds in memory is kept for the next plain GET (answerAtOnce never takes tokens).
+      const kept = pkg.reader.kept;
+      if (kept && !authorization && pkg.start === 0 && pkg.end === kept.bytes.length - 1) {
+        answers.storePackage(key, generation, response, kept.bytes, route, { valid: kept.stillStored, onSent: pkg.onComplete });
+      }
+      return response;
+    }
+    return answerResponse(await answers.store(key, generation, response, route), "GET", request.headers.get("if-none-match"));
   }
 
   const inflight = new Set<Promise<Response>>();
@@ -131,7 +165,7 @@ export function createApp(deps: Deps): App {
           const handler = match.handler.handler;
           const ctx = { request, url, params: match.params };
           const cacheable = (request.method === "GET" || request.method === "HEAD") && isIndexOnly(handler);
-          return withCommonHeaders(await (cacheable ? fromIndex(handler, ctx) : handler(ctx)));
+          return withCommonHeaders(await (cacheable ? fromIndex(handler, ctx, match.handler.pattern) : handler(ctx)));
         }
         case "method-not-allowed":
           throw new HttpError(405, `${request.method} is not allowed here; use ${match.allow.join(", ")}`, { allow: match.allow.join(", ") });
@@ -145,16 +179,42 @@ export function createApp(deps: Deps): App {
     }
   }
 
+  function newScope(method: string, headers: { get(name: string): string | null }, connection: Connection): RequestScope {
+    return {
+      id: requestIdFrom(headers.get("x-request-id")),
+      method,
+      path: "",
+      start: performance.now(),
+      client: connection.client ?? "",
+      userAgent: headers.get("user-agent") ?? "",
+    };
+  }
+
+  /** The access log line and the metrics of one request. */
+  function report(scope: RequestScope, { bytesIn, bytesOut, aborted, status }: Outcome & { status: number }): void {
+    const seconds = (performance.now() - scope.start) / 1000;
+    const route = scope.route ?? "(unmatched)";
+    deps.metrics?.observe({ method: scope.method, route, status, seconds, bytesIn, bytesOut, aborted });
+    if (!deps.log.enabled("info")) return;
+    deps.log.info("request", {
+      request_id: scope.id,
+      method: scope.method,
+      path: scope.path,
+      route,
+      status,
+      bytes_in: bytesIn,
+      bytes_out: bytesOut,
+      duration_ms: Math.round(seconds * 1e4) / 10,
+      client: scope.client,
+      user_agent: scope.userAgent,
+      ...(scope.token ? { token: scope.token } : {}),
+      ...(aborted ? { aborted: true } : {}),
+    });
+  }
+
   return {
     fetch(request, connection = {}) {
-      const scope: RequestScope = {
-        id: requestIdFrom(request.headers.get("x-request-id")),
-        method: request.method,
-        path: "",
-        start: performance.now(),
-        client: connection.client ?? "",
-        userAgent: request.headers.get("user-agent") ?? "",
-      };
+      const scope = newScope(request.method, request.headers, connection);
       const pending = inScope(scope, () => handle(request, scope));
       inflight.add(pending);
       const done = () => {
@@ -167,28 +227,37 @@ export function createApp(deps: Deps): App {
       pending.then(done, done);
       return pending;
     },
+    answerAtOnce(head, connection = {}) {
+      const { method, headers } = head;
+      // With a token the ordinary path runs: it checks the token and logs its name.
+      if ((method !== "GET" && method !== "HEAD") || headers.get("authorization") !== null) return undefined;
+      const pathAndQuery = plainTarget(head.target);
+      if (pathAndQuery === undefined || deps.storage.current?.() !== true) return undefined;
+      const hit = answers.get(cacheKey(pathAndQuery, publicBaseUrl(head, deps.config), headers.get("accept"), null));
+      if (!hit || !servesAsIs(hit, (name) => headers.get(name))) return undefined;
+      const scope = newScope(method, headers, connection);
+      const q = pathAndQuery.indexOf("?");
+      scope.path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+      scope.route = hit.route;
+      const reply = keptReply(hit, method, headers.get("if-none-match"));
+      const onSent = reply.body ? hit.package?.onSent : undefined;
+      return {
+        status: reply.status,
+        headers: [...reply.headers, ["x-content-type-options", "nosniff"], ["x-request-id", scope.id]],
+        body: reply.body,
+        download: onSent !== undefined,
+        finished(outcome) {
+          if (!outcome.aborted) onSent?.();
+          report(scope, { bytesIn: 0, ...outcome, status: reply.status });
+        },
+      };
+    },
     invalidate: () => answers.clear(),
-    finished(response, { bytesIn, bytesOut, aborted, status = response.status }) {
+    finished(response, { status = response.status, ...outcome }) {
       const scope = scopes.get(response);
       if (!scope) return;
       scopes.delete(response);
-      const seconds = (performance.now() - scope.start) / 1000;
-      const route = scope.route ?? "(unmatched)";
-      deps.metrics?.observe({ method: scope.method, route, status, seconds, bytesIn, bytesOut, aborted });
-      deps.log.info("request", {
-        request_id: scope.id,
-        method: scope.method,
-        path: scope.path,
-        route,
-        status,
-        bytes_in: bytesIn,
-        bytes_out: bytesOut,
-        duration_ms: Math.round(seconds * 1e4) / 10,
-        client: scope.client,
-        user_agent: scope.userAgent,
-        ...(scope.token ? { token: scope.token } : {}),
-        ...(aborted ? { aborted: true } : {}),
-      });
+      report(scope, { ...outcome, status });
     },
     idle() {
       return inflight.size === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));

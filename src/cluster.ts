@@ -218,6 +218,7 @@ export function sharedStore(store: PackageStore, namespace = ""): PackageStore {
   const announce = (names: string[]) => primary.ask({ type: "changed", store: namespace, names });
   const shared: PackageStore = {
     list: () => store.list(),
+    ...(store.current ? { current: () => store.current!() } : {}),
     get: (name) => store.get(name),
     open: (name): Promise<PackageReader | undefined> => store.open(name),
     stage: (source, maxBytes): Promise<StagedUpload> => store.stage(source, maxBytes),

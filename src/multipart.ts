@@ -2,7 +2,7 @@
 // streamed into a temp file (never held in memory); small text fields are
 // collected; anything else is refused with a clear 400.
 
-import busboy from "busboy";
+import type busboy from "busboy";
 import { once } from "node:events";
 import { HttpError } from "./http.js";
 import { UploadAbortedError, type PackageStore, type StagedUpload } from "./store/index.js";
@@ -26,14 +26,22 @@ export interface ReceiveOptions {
   checkName: (filename: string) => void | Promise<void>;
 }
 
+let loaded: Promise<typeof busboy> | null = null;
+
+/** busboy is loaded by the first multipart upload: about 3 MB of an idle server's memory otherwise. */
+function loadBusboy(): Promise<typeof busboy> {
+  return (loaded ??= import("busboy").then((m) => m.default));
+}
+
 export async function receiveMultipart(request: Request, opts: ReceiveOptions): Promise<MultipartUpload> {
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^multipart\/form-data\s*;/i.test(contentType) || !request.body) {
     throw new HttpError(400, 'expected a multipart/form-data body with a "file" part, as sent by curl -F "file=@package.zip"');
   }
+  const makeParser = await loadBusboy();
   let parser: busboy.Busboy;
   try {
-    parser = busboy({
+    parser = makeParser({
       headers: { "content-type": contentType },
       defParamCharset: "utf8",
       // Keep the name as sent, so "dir/x.zip" or "../x.zip" is refused rather than stored as "x.zip".

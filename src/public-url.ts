@@ -8,11 +8,17 @@ export interface PublicUrlOptions {
   trustProxy: boolean;
 }
 
-export function publicBaseUrl(request: Request, opts: PublicUrlOptions): string {
+/** What publicBaseUrl reads of a request: a Request, or the adapters' lighter RequestHead. */
+export interface UrlSource {
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+}
+
+export function publicBaseUrl(request: UrlSource, opts: PublicUrlOptions): string {
   if (opts.publicUrl) return opts.publicUrl;
-  const own = new URL(request.url);
-  let proto = own.protocol.slice(0, -1);
-  let host = request.headers.get("host") ?? own.host;
+  // The request's URL is parsed only when the Host header cannot be used: this runs for every cached answer.
+  let proto = request.url.startsWith("https:") ? "https" : "http";
+  let host = request.headers.get("host") ?? new URL(request.url).host;
   if (opts.trustProxy) {
     const forwarded = parseForwarded(request.headers.get("forwarded"));
     const xProto = firstValue(request.headers.get("x-forwarded-proto"));
@@ -22,7 +28,7 @@ export function publicBaseUrl(request: Request, opts: PublicUrlOptions): string 
   }
   proto = proto.toLowerCase();
   if (proto !== "http" && proto !== "https") proto = "http";
-  if (!isPlausibleHost(host)) host = own.host; // never echo a malformed host into links
+  if (!isPlausibleHost(host)) host = new URL(request.url).host; // never echo a malformed host into links
   return `${proto}://${host}`;
 }
 

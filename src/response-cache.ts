@@ -12,6 +12,15 @@
 // is a second old: changes no notice reaches (another process's release
 // metadata, files copied by hand into a repository nobody asked about) show
 // within that second, at the cost of one rebuild a second per question.
+//
+// A download of a small package (one the store holds in memory, with a
+// synchronous check that the file is still those bytes) is kept the same
+// way, for requests without Range or conditions: it is checked on every use
+// and counted as a download once sent.
+//
+// Adapters try answerAtOnce() (app.ts) before anything else: a kept answer
+// is found from the request's head alone, without a Request, a URL or a
+// Response, which is most of what a small answer costs.
 
 import { createHash } from "node:crypto";
 import type { Handler } from "./context.js";
@@ -31,9 +40,46 @@ export function isIndexOnly(handler: Handler): boolean {
 export interface CachedAnswer {
   status: number;
   headers: [string, string][];
-  body: Uint8Array<ArrayBuffer>;
+  body: Uint8Array;
   etag: string;
   builtAt: number;
+  /** The route pattern that made it, for metrics and the access log. */
+  route: string;
+  /** Package bytes: served only to requests without Range or conditions, and only while valid() holds. */
+  package?: { valid(): boolean; onSent?: () => void };
+}
+
+/** The cache key of a GET: everything besides the index that such an answer depends on. */
+export function cacheKey(pathAndQuery: string, publicBase: string, accept: string | null, authorization: string | null): string {
+  const auth = authorization ? createHash("sha256").update(authorization).digest("hex") : "";
+  return `${pathAndQuery}\n${publicBase}\n${accept ?? ""}\n${auth}`;
+}
+
+const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+const QUERY = /^[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*$/;
+
+/**
+ * A request target's `pathname + search` exactly as the URL parser would make
+ * them, when it can be told without parsing: undefined for anything the
+ * parser would change (dot segments, characters it escapes), which then
+ * takes the ordinary path.
+ */
+export function plainTarget(target: string): string | undefined {
+  const q = target.indexOf("?");
+  const path = q < 0 ? target : target.slice(0, q);
+  if (!PATH.test(path) || /\/(\.|%2e)/i.test(path)) return undefined;
+  if (q < 0) return path;
+  const query = target.slice(q + 1);
+  if (!QUERY.test(query)) return undefined;
+  return query === "" ? path : target;
+}
+
+/** Headers that make a package answer other than its plain 200. */
+const PACKAGE_CONDITIONS = ["range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since"];
+
+/** Whether `answer` may be sent to a request with these headers as it is (304 handling aside). */
+export function servesAsIs(answer: CachedAnswer, header: (name: string) => string | null): boolean {
+  return !answer.package || PACKAGE_CONDITIONS.every((name) => header(name) === null);
 }
 
 const ANSWER = Symbol("cached-answer");
@@ -53,7 +99,7 @@ export class ResponseCache {
 
   get(key: string): CachedAnswer | undefined {
     const answer = this.entries.get(key);
-    if (answer && Date.now() - answer.builtAt > this.maxAgeMs) {
+    if (answer && (Date.now() - answer.builtAt > this.maxAgeMs || (answer.package && !answer.package.valid()))) {
       this.drop(key);
       return undefined;
     }
@@ -66,15 +112,23 @@ export class ResponseCache {
   }
 
   /** Keeps `response` (a complete 200 answer) as bytes; returns the cached answer to serve. */
-  async store(key: string, generation: number, response: Response): Promise<CachedAnswer> {
-    const body = new Uint8Array(await response.arrayBuffer());
+  async store(key: string, generation: number, response: Response, route: string): Promise<CachedAnswer> {
+    return this.keep(key, generation, response, new Uint8Array(await response.arrayBuffer()), route);
+  }
+
+  /** Keeps a 200 download of a whole package held in memory; it is sent again while `valid()` holds. */
+  storePackage(key: string, generation: number, response: Response, bytes: Uint8Array, route: string, pkg: NonNullable<CachedAnswer["package"]>): void {
+    this.keep(key, generation, response, bytes, route, pkg);
+  }
+
+  private keep(key: string, generation: number, response: Response, body: Uint8Array, route: string, pkg?: CachedAnswer["package"]): CachedAnswer {
     const etag = response.headers.get("etag") ?? `"${createHash("sha256").update(body).digest("hex").slice(0, 32)}"`;
     const headers: [string, string][] = [];
     response.headers.forEach((value, name) => {
       if (name !== "etag" && name !== "content-length") headers.push([name, value]);
     });
     headers.push(["etag", etag], ["content-length", String(body.byteLength)]);
-    const answer = { status: response.status, headers, body, etag, builtAt: Date.now() };
+    const answer: CachedAnswer = { status: response.status, headers, body, etag, builtAt: Date.now(), route, ...(pkg ? { package: pkg } : {}) };
     if (generation === this.generation && body.byteLength <= this.maxBytes / 4) {
       this.drop(key);
       while (this.entries.size >= this.maxEntries || this.bytes + body.byteLength > this.maxBytes) {
@@ -107,19 +161,24 @@ export function noneMatch(header: string | null, etag: string): boolean {
   return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
 
+/** What to send for a kept answer: headers only for HEAD, 304 when the client has it. */
+export function keptReply(answer: CachedAnswer, method: string, ifNoneMatch: string | null): { status: number; headers: [string, string][]; body: Uint8Array | null } {
+  if (noneMatch(ifNoneMatch, answer.etag)) {
+    return { status: 304, headers: answer.headers.filter(([name]) => name !== "content-length" && name !== "content-type"), body: null };
+  }
+  return { status: answer.status, headers: answer.headers, body: method === "HEAD" ? null : answer.body };
+}
+
 /**
- * The answer as a Response: headers only for HEAD, 304 when the client has it.
- * A full answer's Response carries no body of its own: copying the kept bytes
- * into every Response would cost more than the rest of the request. The
- * adapter writes them (cachedAnswerOf), or withKeptBody() puts them in.
+ * The answer as a Response. A full answer's Response carries no body of its
+ * own: copying the kept bytes into every Response would cost more than the
+ * rest of the request. The adapter writes them (cachedAnswerOf), or
+ * withKeptBody() puts them in.
  */
 export function answerResponse(answer: CachedAnswer, method: string, ifNoneMatch: string | null): Response {
-  if (noneMatch(ifNoneMatch, answer.etag)) {
-    const headers = answer.headers.filter(([name]) => name !== "content-length" && name !== "content-type");
-    return new Response(null, { status: 304, headers });
-  }
-  const response = new Response(null, { status: answer.status, headers: answer.headers });
-  if (method !== "HEAD") (response as Response & { [ANSWER]?: CachedAnswer })[ANSWER] = answer;
+  const reply = keptReply(answer, method, ifNoneMatch);
+  const response = new Response(null, { status: reply.status, headers: reply.headers });
+  if (reply.body) (response as Response & { [ANSWER]?: CachedAnswer })[ANSWER] = answer;
   return response;
 }
 
@@ -131,5 +190,5 @@ export function cachedAnswerOf(response: Response): CachedAnswer | undefined {
 /** The response with its kept bytes as its body, for runtimes that send Responses as they are. */
 export function withKeptBody(response: Response): Response {
   const answer = cachedAnswerOf(response);
-  return answer ? new Response(answer.body, { status: response.status, headers: response.headers }) : response;
+  return answer ? new Response(answer.body as Uint8Array<ArrayBuffer>, { status: response.status, headers: response.headers }) : response;
 }

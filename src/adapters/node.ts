@@ -9,20 +9,22 @@
 // timeout, so an upload that is slow but moving is never cut.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Socket } from "node:net";
-import type { App } from "../app.js";
+import type { App, AtOnce } from "../app.js";
 import { json } from "../http.js";
 import { packageBodyOf, type PackageBody } from "../package-body.js";
 import { cachedAnswerOf } from "../response-cache.js";
 import type { Serve, ServeOptions } from "./types.js";
-import { toRequest } from "./_node/request.js";
+import { headOf, toRequest } from "./_node/request.js";
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;
   const scheme = tls ? "https" : "http";
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method;
+    const atOnce = method === "GET" || method === "HEAD" ? app.answerAtOnce(headOf(req, scheme), { client: req.socket.remoteAddress }) : undefined;
+    if (atOnce) return sendAtOnce(req, res, atOnce, options.sendTimeout);
     handle(app, req, res, options, scheme).catch((err) => {
       log.error("failed to answer a request", { error: err });
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", connection: "close" });
@@ -37,7 +39,8 @@ export const serve: Serve = async (app, options) => {
     // How often Node checks for headers that took too long (its default is 30 s).
     connectionsCheckingInterval: Math.max(250, Math.min(options.headersTimeout || 30_000, 5000) / 4),
   };
-  const server = tls ? createHttpsServer({ ...settings, cert: tls.cert, key: tls.key }, onRequest) : createServer(settings, onRequest);
+  // node:https (and TLS with it) is loaded only when asked for: a megabyte of memory otherwise.
+  const server = tls ? (await import("node:https")).createServer({ ...settings, cert: tls.cert, key: tls.key }, onRequest) : createServer(settings, onRequest);
   if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
   let open = 0;
   let dropped = 0;
@@ -102,6 +105,14 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, optio
   let bytesOut = 0;
   res.once("close", () => report({ bytesOut, aborted: !res.writableFinished }));
   bytesOut = await writeResponse(req, res, response);
+}
+
+/** Writes an answer the app gave at once: its head and kept bytes, in one call. */
+function sendAtOnce(req: IncomingMessage, res: ServerResponse, answer: AtOnce, sendTimeout: number): void {
+  if (sendTimeout > 0) req.socket.setTimeout(sendTimeout);
+  res.once("close", () => answer.finished({ bytesOut: answer.body?.length ?? 0, aborted: !res.writableFinished }));
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body ?? undefined);
 }
 
 function expectsContinue(req: IncomingMessage): boolean {
@@ -258,7 +269,15 @@ async function sendPackage(res: ServerResponse, body: PackageBody): Promise<numb
   return sent;
 }
 
-const CHUNK = 32 * 1024;
+// A download's chunk starts at 32 KiB and doubles with every chunk the client
+// takes, up to 1 MiB: a large package then moves in few, large writes
+// (100 MiB: 0.9 GB/s with 32 KiB chunks, 2.5 with 1 MiB, on the benchmark
+// machine). The growth of all downloads together is bounded by one budget,
+// so many slow or stalled readers hold 32 KiB each beyond it.
+const FIRST_CHUNK = 32 * 1024;
+const LARGEST_CHUNK = 1024 * 1024;
+const GROWTH_BUDGET = 32 * 1024 * 1024;
+let grown = 0; // bytes of chunk growth lent to downloads under way
 
 /**
  * Sends a range through one buffer: once the socket has drained, the kernel
@@ -268,14 +287,22 @@ const CHUNK = 32 * 1024;
  */
 async function sendReused(res: ServerResponse, body: PackageBody, readInto: (buffer: Uint8Array, position: number) => Promise<number>): Promise<number> {
   let position = body.start;
-  let buffer = Buffer.allocUnsafe(CHUNK);
-  while (position <= body.end && !res.destroyed) {
-    const bytesRead = await readInto(buffer.subarray(0, Math.min(CHUNK, body.end - position + 1)), position);
-    if (bytesRead === 0) throw new Error("the package ended before its indexed size");
-    position += bytesRead;
-    const more = res.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
-    if (!more) await drained(res);
-    if (res.writableLength > 0) buffer = Buffer.allocUnsafe(CHUNK);
+  let size = FIRST_CHUNK;
+  let buffer = Buffer.allocUnsafe(size);
+  try {
+    while (position <= body.end && !res.destroyed) {
+      const bytesRead = await readInto(buffer.subarray(0, Math.min(size, body.end - position + 1)), position);
+      if (bytesRead === 0) throw new Error("the package ended before its indexed size");
+      position += bytesRead;
+      if (!res.write(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead))) await drained(res);
+      if (size < LARGEST_CHUNK && grown + size <= GROWTH_BUDGET) {
+        grown += size;
+        size *= 2;
+        buffer = Buffer.allocUnsafe(size);
+      } else if (res.writableLength > 0) buffer = Buffer.allocUnsafe(size);
+    }
+  } finally {
+    grown -= size - FIRST_CHUNK;
   }
   return position - body.start;
 }

@@ -24,7 +24,7 @@ export interface DownloadCounter {
 }
 
 export class Repository {
-  private cached: { at: number; doc: ReleasesDocument } | null = null;
+  private cached: { at: number; doc: ReleasesDocument; text?: string | null } | null = null;
 
   constructor(
     readonly name: RepoName,
@@ -39,8 +39,11 @@ export class Repository {
   /** The release metadata, at most METADATA_TTL_MS old (fresh after this process's own changes). */
   async releases(): Promise<ReleasesDocument> {
     if (this.cached && Date.now() - this.cached.at <= METADATA_TTL_MS) return this.cached.doc;
-    const doc = parseReleasesDocument(await this.store.loadDocument(RELEASES_DOCUMENT));
-    this.cached = { at: Date.now(), doc };
+    const text = await this.store.loadDocument(RELEASES_DOCUMENT);
+    // Unchanged text keeps the same document object, so models built from it (cached per object) are not
+    // built again: with 10,000 packages that is a fifth of a second every METADATA_TTL_MS.
+    const doc = this.cached && this.cached.text === text ? this.cached.doc : parseReleasesDocument(text);
+    this.cached = { at: Date.now(), doc, text };
     return doc;
   }
 

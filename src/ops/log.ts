@@ -20,6 +20,8 @@ export interface Logger {
   info(message: string, fields?: Fields): void;
   warn(message: string, fields?: Fields): void;
   error(message: string, fields?: Fields): void;
+  /** Whether lines at `level` are written: for callers that would otherwise build fields for nothing. */
+  enabled(level: Level): boolean;
 }
 
 export interface LoggerOptions {
@@ -40,6 +42,7 @@ export function createLogger({ level, format, write = (line) => console.log(line
   };
   const log = ((message: string, fields?: Fields) => emit("info", message, fields)) as Logger;
   for (const lvl of LEVELS) log[lvl] = (message, fields) => emit(lvl, message, fields);
+  log.enabled = (lvl) => LEVELS.indexOf(lvl) >= threshold;
   return log;
 }
 

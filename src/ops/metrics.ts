@@ -1,7 +1,15 @@
 // Counters for GET /metrics, in the Prometheus text format via prom-client
 // (the ecosystem's standard client; it runs unchanged on Node, Bun and Deno).
+//
+// Requests are tallied here, in plain maps: a few additions per request,
+// where prom-client's own counters hash a label object each time. prom-client
+// itself is loaded by the first scrape: it is 12 MB of resident memory, a
+// fifth of an idle server, that a server nobody scrapes never needs. The
+// first scrape also starts its process metrics (CPU, memory, event loop lag,
+// garbage collection), which therefore count from then on; the request
+// counters count from the start.
 
-import client from "prom-client";
+import type { Registry } from "prom-client";
 
 export interface RequestOutcome {
   method: string;
@@ -16,95 +24,119 @@ export interface RequestOutcome {
 /** Routes that receive a package, for the upload counters. */
 const UPLOAD_ROUTES = new Set(["POST /upload", "PUT /assets/:name"]);
 
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120];
+
+type Labels = Record<string, string>;
+
+/** A counter's series by label values (joined into one key), each with its labels and value. */
+class Tally {
+  readonly series = new Map<string, { labels: Labels; value: number }>();
+
+  add(key: string, labels: () => Labels, amount = 1): void {
+    const found = this.series.get(key);
+    if (found) found.value += amount;
+    else this.series.set(key, { labels: labels(), value: amount });
+  }
+}
+
+interface Durations {
+  labels: Labels;
+  /** Observations per bucket (not cumulative); the last is +Inf. */
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** What a custom metric gives prom-client's registry to render. */
+interface Rendered {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  values: { labels: Labels; value: number; metricName?: string }[];
+  aggregator: "sum";
+}
+
 export class Metrics {
-  readonly registry = new client.Registry();
   /** Set by the adapter: how many client connections are open (in-flight requests where the runtime does not tell). */
   openConnections: () => number = () => 0;
 
-  private readonly requests = new client.Counter({
-    name: "release_server_http_requests_total",
-    help: "HTTP requests answered, by method, route pattern and status.",
-    labelNames: ["method", "route", "status"],
-    registers: [this.registry],
-  });
-  private readonly duration = new client.Histogram({
-    name: "release_server_http_request_duration_seconds",
-    help: "Time from a request's arrival until its response was sent in full or abandoned.",
-    labelNames: ["method", "route"],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
-    registers: [this.registry],
-  });
-  private readonly bytesIn = new client.Counter({
-    name: "release_server_http_request_bytes_total",
-    help: "Request body bytes received, by route pattern.",
-    labelNames: ["route"],
-    registers: [this.registry],
-  });
-  private readonly bytesOut = new client.Counter({
-    name: "release_server_http_response_bytes_total",
-    help: "Response body bytes sent, by route pattern.",
-    labelNames: ["route"],
-    registers: [this.registry],
-  });
-  private readonly uploads = new client.Counter({
-    name: "release_server_uploads_total",
-    help: "Uploads stored.",
-    registers: [this.registry],
-  });
-  private readonly uploadFailures = new client.Counter({
-    name: "release_server_upload_failures_total",
-    help: "Uploads refused or failed, by reason.",
-    labelNames: ["reason"],
-    registers: [this.registry],
-  });
+  private readonly requests = new Tally();
+  private readonly durations = new Map<string, Durations>();
+  private readonly bytesIn = new Tally();
+  private readonly bytesOut = new Tally();
+  private readonly uploads = new Tally();
+  private readonly uploadFailures = new Tally();
+  private registry: Promise<Registry> | null = null;
 
-  constructor(stored: () => Promise<{ packages: number; bytes: number }>) {
-    client.collectDefaultMetrics({ register: this.registry, prefix: "release_server_" });
-    const registers = [this.registry];
-    const metrics = this;
-    new client.Gauge({
-      name: "release_server_packages",
-      help: "Packages stored.",
-      registers,
-      async collect() {
-        this.set((await stored()).packages);
-      },
-    });
-    new client.Gauge({
-      name: "release_server_package_bytes",
-      help: "Bytes of the packages stored.",
-      registers,
-      async collect() {
-        this.set((await stored()).bytes);
-      },
-    });
-    new client.Gauge({
-      name: "release_server_open_connections",
-      help: "Client connections open now.",
-      registers,
-      collect() {
-        this.set(metrics.openConnections());
-      },
-    });
-  }
+  constructor(private readonly stored: () => Promise<{ packages: number; bytes: number }>) {}
 
   observe(o: RequestOutcome): void {
     const status = o.aborted ? "aborted" : String(o.status);
-    this.requests.inc({ method: o.method, route: o.route, status });
-    this.duration.observe({ method: o.method, route: o.route }, o.seconds);
-    if (o.bytesIn > 0) this.bytesIn.inc({ route: o.route }, o.bytesIn);
-    if (o.bytesOut > 0) this.bytesOut.inc({ route: o.route }, o.bytesOut);
-    if (UPLOAD_ROUTES.has(`${o.method} ${o.route}`)) {
-      if (o.aborted) this.uploadFailures.inc({ reason: "aborted" });
-      else if (o.status < 300) this.uploads.inc();
-      else this.uploadFailures.inc({ reason: failureReason(o.status) });
+    const { method, route } = o;
+    const series = `${method} ${route}`;
+    this.requests.add(`${series} ${status}`, () => ({ method, route, status }));
+    let durations = this.durations.get(series);
+    if (!durations) this.durations.set(series, (durations = { labels: { method, route }, buckets: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }));
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && o.seconds > DURATION_BUCKETS[bucket]) bucket++;
+    durations.buckets[bucket]++;
+    durations.sum += o.seconds;
+    durations.count++;
+    if (o.bytesIn > 0) this.bytesIn.add(route, () => ({ route }), o.bytesIn);
+    if (o.bytesOut > 0) this.bytesOut.add(route, () => ({ route }), o.bytesOut);
+    if (UPLOAD_ROUTES.has(series)) {
+      if (o.aborted) this.uploadFailures.add("aborted", () => ({ reason: "aborted" }));
+      else if (o.status < 300) this.uploads.add("", () => ({}));
+      else {
+        const reason = failureReason(o.status);
+        this.uploadFailures.add(reason, () => ({ reason }));
+      }
     }
   }
 
   /** The text format, and its content type. */
   async render(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    const registry = await (this.registry ??= this.load());
+    return { body: await registry.metrics(), contentType: registry.contentType };
   }
+
+  private async load(): Promise<Registry> {
+    const client = (await import("prom-client")).default;
+    const registry = new client.Registry();
+    client.collectDefaultMetrics({ register: registry, prefix: "release_server_" });
+    const custom = (name: string, help: string, type: Rendered["type"], values: () => Rendered["values"] | Promise<Rendered["values"]>) => {
+      // prom-client's registry renders any metric object whose get() describes its series.
+      registry.registerMetric({ name, help, type, get: async (): Promise<Rendered> => ({ name, help, type, values: await values(), aggregator: "sum" }) } as never);
+    };
+    const counter = (tally: Tally, empty: boolean) => () => {
+      const values = [...tally.series.values()].map(({ labels, value }) => ({ labels, value }));
+      return values.length === 0 && empty ? [{ labels: {}, value: 0 }] : values;
+    };
+    custom("release_server_http_requests_total", "HTTP requests answered, by method, route pattern and status.", "counter", counter(this.requests, false));
+    custom("release_server_http_request_duration_seconds", "Time from a request's arrival until its response was sent in full or abandoned.", "histogram", () =>
+      [...this.durations.values()].flatMap(histogramValues),
+    );
+    custom("release_server_http_request_bytes_total", "Request body bytes received, by route pattern.", "counter", counter(this.bytesIn, false));
+    custom("release_server_http_response_bytes_total", "Response body bytes sent, by route pattern.", "counter", counter(this.bytesOut, false));
+    custom("release_server_uploads_total", "Uploads stored.", "counter", counter(this.uploads, true));
+    custom("release_server_upload_failures_total", "Uploads refused or failed, by reason.", "counter", counter(this.uploadFailures, false));
+    custom("release_server_packages", "Packages stored.", "gauge", async () => [{ labels: {}, value: (await this.stored()).packages }]);
+    custom("release_server_package_bytes", "Bytes of the packages stored.", "gauge", async () => [{ labels: {}, value: (await this.stored()).bytes }]);
+    custom("release_server_open_connections", "Client connections open now.", "gauge", () => [{ labels: {}, value: this.openConnections() }]);
+    return registry;
+  }
+}
+
+/** A histogram series as the text format has it: cumulative buckets with `le`, then its sum and count. */
+function histogramValues({ labels, buckets, sum, count }: Durations): Rendered["values"] {
+  const name = "release_server_http_request_duration_seconds";
+  let cumulative = 0;
+  const values: Rendered["values"] = buckets.map((n, i) => {
+    cumulative += n;
+    return { metricName: `${name}_bucket`, labels: { ...labels, le: i < DURATION_BUCKETS.length ? String(DURATION_BUCKETS[i]) : "+Inf" }, value: cumulative };
+  });
+  values.push({ metricName: `${name}_sum`, labels, value: sum }, { metricName: `${name}_count`, labels, value: count });
+  return values;
 }
 
 /** A short, stable word for why an upload failed, from its status. */

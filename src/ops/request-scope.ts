@@ -34,5 +34,20 @@ const WELL_FORMED = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 /** The client's X-Request-Id when it is well-formed (so it can go into a log line as is), else a new one. */
 export function requestIdFrom(header: string | null): string {
   if (header !== null && WELL_FORMED.test(header)) return header;
-  return randomBytes(12).toString("base64url");
+  return newId();
+}
+
+const ID_BYTES = 12;
+const POOL_IDS = 512;
+let pool = Buffer.alloc(0);
+let used = 0;
+
+/** 12 random bytes as base64url; taken from a pool filled 512 ids at a time, a system call per request being a tenth of a small answer's cost. */
+function newId(): string {
+  if (used === pool.length) {
+    pool = randomBytes(ID_BYTES * POOL_IDS);
+    used = 0;
+  }
+  used += ID_BYTES;
+  return pool.toString("base64url", used - ID_BYTES, used);
 }

@@ -40,6 +40,18 @@ export interface PackageReader {
    * answers 302 instead of streaming; see serveAsset in src/routes/assets.ts.
    */
   directUrl?(): Promise<string>;
+  /**
+   * Optional: the whole package, already in memory, with a synchronous check
+   * that the stored bytes are still these. A download answer made from it may
+   * be kept and sent again without opening anything (src/response-cache.ts).
+   */
+  readonly kept?: KeptBytes;
+}
+
+export interface KeptBytes {
+  readonly bytes: Uint8Array;
+  /** Whether the medium still holds exactly these bytes under the name (a stat, no waiting). */
+  stillStored(): boolean;
 }
 
 export interface StoreHealth {
@@ -59,6 +71,12 @@ export interface StoreHealth {
 export interface PackageStore {
   /** Every package, newest first (ties by name). */
   list(): Promise<readonly PackageEntry[]>;
+  /**
+   * Optional: true when the index is known to be up to date right now (no
+   * change noticed, none under way), decided without waiting. Answers kept
+   * from the index are then sent without calling list() first.
+   */
+  current?(): boolean;
   get(name: string): Promise<PackageEntry | undefined>;
   /** Opens a package for reading; undefined when there is none by that name. */
   open(name: string): Promise<PackageReader | undefined>;

@@ -5,7 +5,7 @@ import { FsStore } from "./fs/fs-store.js";
 import type { PackageStore } from "./contract.js";
 import type { S3Config } from "../config.js";
 
-export type { DocumentChange, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "./contract.js";
+export type { DocumentChange, KeptBytes, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "./contract.js";
 export * from "./errors.js";
 export { DownloadCounts } from "./download-counts.js";
 

@@ -5,6 +5,7 @@
 // Request is made only if a handler uses anything else.
 
 import type { IncomingMessage } from "node:http";
+import type { RequestHead } from "../../app.js";
 import { isPlausibleHost } from "../../public-url.js";
 
 
@@ -28,12 +29,7 @@ class NodeRequest {
   }
 
   get url(): string {
-    if (this.#url === undefined) {
-      const host = this.#req.headers.host;
-      // Only origin-form targets ("/path?query"); anything else is answered 404 by the router.
-      const target = this.#req.url?.startsWith("/") ? this.#req.url : "/";
-      this.#url = `${this.#scheme}://${host && isPlausibleHost(host) ? host : "localhost"}${target}`;
-    }
+    this.#url ??= ownUrl(this.#req, this.#scheme);
     return this.#url;
   }
 
@@ -76,6 +72,48 @@ for (const key of Object.getOwnPropertyNames(Request.prototype)) {
   });
 }
 Object.setPrototypeOf(NodeRequest.prototype, Request.prototype);
+
+/** The URL a request was addressed to, as the Request would have it. */
+function ownUrl(req: IncomingMessage, scheme: "http" | "https"): string {
+  const host = req.headers.host;
+  // Only origin-form targets ("/path?query"); anything else is answered 404 by the router.
+  const target = req.url?.startsWith("/") ? req.url : "/";
+  return `${scheme}://${host && isPlausibleHost(host) ? host : "localhost"}${target}`;
+}
+
+/** A request's head for App.answerAtOnce: read straight from the IncomingMessage, no Headers object. */
+class NodeHead implements RequestHead {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly scheme: "http" | "https",
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? "GET";
+  }
+
+  get target(): string {
+    return this.req.url ?? "/";
+  }
+
+  get url(): string {
+    return ownUrl(this.req, this.scheme);
+  }
+
+  get headers(): { get(name: string): string | null } {
+    return this;
+  }
+
+  /** As Headers.get: a header sent more than once is its values joined by ", " (Node joins most such headers alike). */
+  get(name: string): string | null {
+    const value = this.req.headers[name];
+    return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+  }
+}
+
+export function headOf(req: IncomingMessage, scheme: "http" | "https" = "http"): RequestHead {
+  return new NodeHead(req, scheme);
+}
 
 export function toRequest(req: IncomingMessage, makeBody: () => ReadableStream<Uint8Array> | null, scheme: "http" | "https" = "http"): Request {
   return new NodeRequest(req, makeBody, scheme) as unknown as Request;

@@ -4,7 +4,7 @@
 // They read one chunk at a time (highWaterMark 0), so a slow reader holds at
 // most one chunk of memory here.
 
-import type { App } from "../../app.js";
+import type { App, AtOnce, RequestHead } from "../../app.js";
 import { withKeptBody } from "../../response-cache.js";
 import { json } from "../../http.js";
 
@@ -67,6 +67,9 @@ export function bodyTimeoutResponse(answered: Response, idleTimeout: number): Re
  * wraps the response body so the app hears when it was sent or abandoned.
  */
 export async function handleWeb(app: App, native: Request, client: string | undefined, limits: WebLimits): Promise<Response> {
+  const method = native.method;
+  const atOnce = method === "GET" || method === "HEAD" ? app.answerAtOnce(headOf(native), { client }) : undefined;
+  if (atOnce) return sendAtOnce(atOnce, limits.sendTimeout);
   const watched = watchedRequest(native, limits.bodyIdleTimeout);
   // An answer kept by the response cache carries no body of its own: the runtime sends Responses as they are.
   const original = await app.fetch(watched.request, { client });
@@ -86,6 +89,30 @@ export async function handleWeb(app: App, native: Request, client: string | unde
     return response;
   }
   return new Response(observedBody(response.body, limits.sendTimeout, report), { status: response.status, headers: response.headers });
+}
+
+/** A Request as the head App.answerAtOnce reads. */
+function headOf(request: Request): RequestHead {
+  const url = request.url;
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  return { method: request.method, url, target: path < 0 ? "/" : url.slice(path), headers: request.headers };
+}
+
+/** An answer the app gave at once, as a Response; a download's is watched so it counts only once sent in full. */
+function sendAtOnce(answer: AtOnce, sendTimeout: number): Response {
+  const init = { status: answer.status, headers: answer.headers };
+  const body = answer.body as Uint8Array<ArrayBuffer> | null;
+  if (body && answer.download) {
+    const whole = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(body);
+        controller.close();
+      },
+    });
+    return new Response(observedBody(whole, sendTimeout, (bytesOut, aborted) => answer.finished({ bytesOut, aborted })), init);
+  }
+  queueMicrotask(() => answer.finished({ bytesOut: body?.byteLength ?? 0, aborted: false }));
+  return new Response(body, init);
 }
 
 /** Passes a body through, counting bytes; cut (errored) when the runtime takes nothing for `sendTimeout` ms. */

@@ -22,7 +22,7 @@ import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
-import type { DocumentChange, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
+import type { DocumentChange, KeptBytes, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
 import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError } from "../errors.js";
 import { InTurn, updateInTurn } from "../in-turn.js";
 import { uploadChunks } from "../upload-chunks.js";
@@ -94,10 +94,15 @@ class FsReader implements PackageReader {
 
 /** The bytes of a small package, read once and kept: they stay readable whatever happens to the file. */
 class MemoryReader implements PackageReader {
+  readonly kept: KeptBytes;
+
   constructor(
     readonly entry: PackageEntry,
     private readonly bytes: Uint8Array,
-  ) {}
+    stillStored: () => boolean,
+  ) {
+    this.kept = { bytes, stillStored };
+  }
 
   async *read(start: number, end: number): AsyncIterable<Uint8Array> {
     if (end >= start) yield this.bytes.subarray(start, end + 1);
@@ -120,6 +125,14 @@ async function readSmall(handle: FileHandle, size: number): Promise<Uint8Array |
   } finally {
     await handle.close();
   }
+}
+
+/** Whether the file at `path` is still the one `identity` describes: one synchronous stat. */
+function stillAt(path: string, identity: Identity): () => boolean {
+  return () => {
+    const st = statOrNull(path);
+    return st !== null && sameIdentity(identity, identityOf(st));
+  };
 }
 
 function statOrNull(path: string): Stats | null {
@@ -215,6 +228,10 @@ export class FsStore implements PackageStore {
     this.watcher = null;
   }
 
+  current(): boolean {
+    return this.running === 0 && !this.dirty && this.directoryState() === this.dirState;
+  }
+
   async list(): Promise<readonly PackageEntry[]> {
     await this.refresh();
     this.sorted ??= [...this.index.values()]
@@ -243,7 +260,7 @@ export class FsStore implements PackageStore {
       if (kept && sameIdentity(kept.identity, entry)) {
         // A small package read before: one stat proves the file still holds these bytes.
         const st = statOrNull(path);
-        if (st && sameIdentity(entry, identityOf(st))) return new MemoryReader(publicEntry(entry), kept.bytes);
+        if (st && sameIdentity(entry, identityOf(st))) return new MemoryReader(publicEntry(entry), kept.bytes, stillAt(path, entry));
         this.lookAgain(name);
         continue;
       }
@@ -265,7 +282,7 @@ export class FsStore implements PackageStore {
         const bytes = await readSmall(handle, entry.size);
         if (bytes && sameIdentity(entry, identityOf(await stat(path)))) {
           this.keepSmall(name, entry, bytes);
-          return new MemoryReader(publicEntry(entry), bytes);
+          return new MemoryReader(publicEntry(entry), bytes, stillAt(path, entry));
         }
       } else {
         await handle.close();
@@ -474,7 +491,7 @@ export class FsStore implements PackageStore {
     // The common case, nothing changed and nothing under way, costs one stat
     // and no waiting. It is a synchronous stat: a single syscall, cheaper than
     // a trip through the thread pool on the path of every request.
-    if (this.running === 0 && !this.dirty && this.directoryState() === this.dirState) return Promise.resolve();
+    if (this.current()) return Promise.resolve();
     return this.exclusive(() => this.rescanIfChanged());
   }
 
@@ -580,7 +597,12 @@ export class FsStore implements PackageStore {
       const st = this.scanningSync ? statSync(path) : await stat(path);
       const known = this.index.get(name);
       if (known && sameIdentity(known, identityOf(st))) return "unchanged";
-      const trusted = this.scanningSync ? readSidecarSync(path + SIDECAR_SUFFIX, st.ctimeMs) : await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
+      // The file changed but its ctime did not: the clock is too coarse to tell the versions apart (Deno's
+      // ctime has whole seconds), so a sidecar stamped for that ctime may describe the old bytes. Hash again.
+      const stampProvesNothing = known !== undefined && known.ctimeMs === st.ctimeMs;
+      const trusted = stampProvesNothing
+        ? null
+        : this.scanningSync ? readSidecarSync(path + SIDECAR_SUFFIX, st.ctimeMs) : await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
       if (trusted) {
         this.pending.delete(name);
         this.index.set(name, { name, sha256: trusted, createdAt: st.mtime, ...identityOf(st) });

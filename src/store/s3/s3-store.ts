@@ -233,6 +233,10 @@ export class S3Store implements PackageStore {
     await this.saveCache().catch(() => {});
   }
 
+  current(): boolean {
+    return this.noted === null && performance.now() - this.refreshedAt <= this.opts.refreshIntervalMs;
+  }
+
   async list(): Promise<readonly PackageEntry[]> {
     await this.fresh();
     this.sorted ??= [...this.index.values()]
