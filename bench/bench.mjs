@@ -112,6 +112,16 @@ async function waitFor(url, status = 200) {
   throw new Error(`no answer from ${url}`);
 }
 
+/** bench/bare-server.mjs under the runtime measured: the ceiling of any server on it (one process). */
+async function startBare(latestFile, assetFile, port) {
+  const [cmd, ...rest] = serverCommand();
+  const child = spawn(cmd, [...rest.slice(0, -1), join(ROOT, "bench", "bare-server.mjs"), String(port), latestFile, assetFile], { stdio: ["ignore", "ignore", "inherit"] });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/latest`);
+  return { url, stop: () => stop(child) };
+}
+
 function startNginx(storage, latestFile, port) {
   const conf = join(work, "nginx.conf");
   writeFileSync(
@@ -272,6 +282,12 @@ const small = alternate(`${server.url}/assets/${templates[0]}`, `${nginx.url}/as
 row("`GET /assets/<150 KB>` req/s", fmt(small.nginx.rps), fmt(small.ours.rps), ratio(small.ours.rps, small.nginx.rps), "≥ 0.4 Node");
 const large = alternate(`${server.url}/assets/big-1.0.0.bin`, `${nginx.url}/assets/big-1.0.0.bin`, 4);
 row(`\`GET /assets/<${MB(SIZES.big)}>\` MiB/s (4 connections)`, fmt(large.nginx.bytesPerSec / 2 ** 20), fmt(large.ours.bytesPerSec / 2 ** 20), ratio(large.ours.bytesPerSec, large.nginx.bytesPerSec), "≥ 0.6 Node");
+const bare = await startBare(latestFile, template, 18690);
+const bareLatest = alternate(`${bare.url}/latest`, null).ours;
+const bareSmall = alternate(`${bare.url}/asset`, null).ours;
+await bare.stop();
+row(`\`GET /latest\` req/s, a bare ${RUNTIME} server (one process, the same bytes from memory, nothing else)`, fmt(latest.nginx.rps), fmt(bareLatest.rps), ratio(bareLatest.rps, latest.nginx.rps), "the runtime's ceiling");
+row(`\`GET <150 KB>\` req/s, the same bare ${RUNTIME} server`, fmt(small.nginx.rps), fmt(bareSmall.rps), ratio(bareSmall.rps, small.nginx.rps), "the runtime's ceiling");
 const packages = alternate(`${server.url}/packages?format=json`, null);
 row("`GET /packages?format=json` req/s", "–", fmt(packages.ours.rps), "–");
 await nginx.stop();

@@ -1,5 +1,7 @@
 // The whole service as one web-standard handler: (Request) => Promise<Response>.
-// Runtime adapters turn their native requests into Requests and call fetch().
+// Runtime adapters turn their native requests into Requests and call fetch(),
+// after offering a GET or HEAD to answerAtOnce(), which sends what the response
+// cache keeps from the request's head alone (see src/response-cache.ts).
 
 import type { Deps, Handler, RequestContext } from "./context.js";
 import { errorResponse, HttpError, json } from "./http.js";

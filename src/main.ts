@@ -15,6 +15,7 @@ import { MULTIPART_OVERHEAD } from "./multipart.js";
 import { createLogger, type Logger } from "./ops/log.js";
 import { Metrics } from "./ops/metrics.js";
 import { watchTokenFile } from "./ops/token-file.js";
+import { missingDependencies } from "./dependencies.js";
 import { detectRuntime } from "./runtime.js";
 import { DownloadCounts, openStore, StoreError, type PackageStore } from "./store/index.js";
 
@@ -29,6 +30,11 @@ async function loadConfigOrExit(): Promise<Config> {
 }
 
 async function main(): Promise<void> {
+  const missing = missingDependencies();
+  if (missing.length > 0) {
+    console.error(`release-server: a dependency is missing; run npm install (or check the image's node_modules):\n  ${missing.join("\n  ")}`);
+    process.exit(1);
+  }
   const config = await loadConfigOrExit();
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const runtime = detectRuntime();

@@ -27,6 +27,7 @@ t.test("npm run bench -- --smoke prints the whole table", { skip: missing.length
     "`GET /assets/<150 KB>` req/s",
     "MiB/s (4 connections)",
     "`GET /packages?format=json` req/s",
+    "`GET /latest` req/s, a bare node server (one process, the same bytes from memory, nothing else)",
     "upload MiB/s (ceiling: hash, then write with fsync)",
     "Resident memory: idle; peak during the",
     "First answer after start, 200 packages stored",
