@@ -13,6 +13,10 @@ import { checkInvariant, put, readAll, rejection, sha, storeConformance } from "
 
 const FAKE = "ab".repeat(32); // a well-formed digest that is not the file's: shows whether a sidecar was trusted
 
+async function* chunksOf(text: string): AsyncIterable<Uint8Array> {
+  yield Buffer.from(text);
+}
+
 async function openFs(t: Test, dir: string, log?: (m: string) => void) {
   const store = await FsStore.open(dir, { log });
   t.teardown(() => store.close());
@@ -51,6 +55,28 @@ t.test("a package is stored beside its sidecar: bare hex, no newline, no temp fi
   t.same((await readdir(dir)).sort(), ["hw.zip", "hw.zip.sha256"]);
   const { ctimeMs } = await stat(join(dir, "hw.zip"));
   t.ok(isStampedFor(await stat(join(dir, "hw.zip.sha256")), ctimeMs), "the sidecar is stamped for its package's ctime");
+});
+
+t.test("the store's own changes leave the index current: no request reads the directory because of them", async (t) => {
+  const { dir, store } = await storeWith(t);
+  await store.list();
+  t.ok(store.current(), "current after the first scan");
+  const staged = await store.stage(chunksOf("some bytes"), 1 << 20);
+  t.ok((await readdir(dir)).some((n) => n.startsWith(".tmp-")), "an upload is being received into a temp file");
+  t.ok(store.current(), "and its temp file did not make the index stale");
+  await store.commit(staged, "own.zip", { overwrite: false });
+  t.ok(store.current(), "a commit leaves the index current");
+  await store.saveDocument("notes.json", "{}");
+  t.ok(store.current(), "so does a saved document");
+  t.ok((await store.health()).writable);
+  t.ok(store.current(), "and the health probe's temp file");
+  await store.remove("own.zip");
+  t.ok(store.current(), "and a removal");
+  await writeFile(join(dir, "by-hand.zip"), "copied in");
+  t.notOk(store.current(), "a file copied in by someone else is noticed");
+  t.same((await store.list()).map((p) => p.name), ["by-hand.zip"]);
+  await store.list(); // hashing it wrote its sidecar, one more change of the directory to read
+  t.ok(store.current(), "and current again once read");
 });
 
 t.test("a stamped sidecar is trusted at open, without hashing", async (t) => {

@@ -12,10 +12,12 @@
 // whose sidecar is missing or not stamped for it is hashed again.
 //
 // Operators may add, replace or remove files by hand while the server runs.
-// Requests never scan the directory: one stat of it (its mtime changes when an
-// entry is added, removed or renamed) and an fs.watch hint (which also sees
-// files rewritten in place) decide whether the index must be brought up to
-// date, and every open checks the file's identity before serving it.
+// Requests never scan the directory for the store's own changes (a commit or
+// removal ends by bringing the index up to date; temp files and documents are
+// taken as seen), and otherwise only after someone else changed it: one stat
+// of it (its mtime changes when an entry is added, removed or renamed) and an
+// fs.watch hint (which also sees files rewritten in place) tell, and every
+// open checks the file's identity before serving it.
 
 import { createHash } from "node:crypto";
 import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
@@ -298,7 +300,7 @@ export class FsStore implements PackageStore {
     let size = 0;
     let handle: FileHandle;
     try {
-      handle = await open(path, "wx");
+      handle = await this.ownDotChange(() => open(path, "wx"));
     } catch (err) {
       throw await translate(err, this.dir);
     }
@@ -367,6 +369,7 @@ export class FsStore implements PackageStore {
       this.dropSmall(name);
       this.index.set(name, entry);
       this.changed();
+      await this.settle();
       return { entry: publicEntry(entry), replaced: existing !== null };
     });
   }
@@ -385,6 +388,7 @@ export class FsStore implements PackageStore {
       this.index.delete(name);
       this.dropSmall(name);
       this.changed();
+      await this.settle();
       return true;
     });
   }
@@ -400,7 +404,7 @@ export class FsStore implements PackageStore {
 
   async saveDocument(key: string, text: string): Promise<void> {
     try {
-      await writeFileAtomic(this.dir, documentFile(key), text);
+      await this.ownDotChange(() => writeFileAtomic(this.dir, documentFile(key), text));
     } catch (err) {
       throw await translate(err, this.dir);
     }
@@ -440,7 +444,7 @@ export class FsStore implements PackageStore {
       return { readable: false, writable: false, detail: reason(await translate(err, this.dir)) };
     }
     try {
-      await rm(await writeTemp(this.dir, "."));
+      await this.ownDotChange(async () => rm(await writeTemp(this.dir, ".")));
     } catch (err) {
       return { readable: true, writable: false, detail: reason(await translate(err, this.dir)) };
     }
@@ -452,6 +456,30 @@ export class FsStore implements PackageStore {
     if (this.pending.size === 0) return { ...state, indexed: true };
     const hashing = `${this.pending.size} packages found without a trusted checksum are being hashed`;
     return { ...state, indexed: false, detail: state.detail ? `${state.detail}; ${hashing}` : hashing };
+  }
+
+  /**
+   * Runs a change of our own that only adds or removes dot-named files (an
+   * upload's temp file, a document, the health probe). When the index was up
+   * to date before it, the directory's new state is taken as seen, so the
+   * next request does not read the directory because of it. A change someone
+   * else makes at that very moment is still seen by the watcher, or else by
+   * the rescan that ends every commit and removal.
+   */
+  private async ownDotChange<T>(change: () => Promise<T>): Promise<T> {
+    const wasCurrent = this.current();
+    const result = await change();
+    if (wasCurrent && this.running === 0 && !this.dirty) this.dirState = this.directoryState();
+    return result;
+  }
+
+  /**
+   * Ends a commit or removal (inside its turn) by bringing the index up to
+   * date with the directory it just changed: the upload's answer waits for
+   * that read of the directory, the requests after it do not.
+   */
+  private async settle(): Promise<void> {
+    await this.rescanIfChanged().catch(() => {}); // the change itself is done; a failing read shows on the next request
   }
 
   private lookAgain(name: string): void {
@@ -531,11 +559,12 @@ export class FsStore implements PackageStore {
     this.watchedIno = ino;
     try {
       this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => {
-        this.dirty = true;
         // Some runtimes report a path rather than the entry's name: its last segment is the name.
         const name = filename ? basename(filename.toString()) : undefined;
+        if (name?.startsWith(".")) return; // temp files and documents: no package changed
+        this.dirty = true;
         if (!name) this.rescanAll = true;
-        else if (!name.startsWith(".")) this.suspects.add(name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
+        else this.suspects.add(name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
       });
       this.watcher.on("error", () => {
         this.dirty = true;
