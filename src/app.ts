@@ -25,7 +25,8 @@ import { StoreError } from "./store/index.js";
 
 /** What the adapter knows about the connection a request came on. */
 export interface Connection {
-  client?: string;
+  /** The client's address; may be a getter, read only when the access log is written. */
+  readonly client?: string;
 }
 
 /** How sending a response ended, as the adapter saw it. */
@@ -187,7 +188,10 @@ export function createApp(deps: Deps): App {
       method,
       path: "",
       start: performance.now(),
-      client: connection.client ?? "",
+      // Read when logged: an adapter may look the address up only then.
+      get client() {
+        return connection.client ?? "";
+      },
       userAgent: headers.get("user-agent") ?? "",
     };
   }

@@ -55,23 +55,39 @@ export function cacheKey(pathAndQuery: string, publicBase: string, accept: strin
   return `${pathAndQuery}\n${publicBase}\n${accept ?? ""}\n${auth}`;
 }
 
-const PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
-const QUERY = /^[A-Za-z0-9\-._~!$&()*+,;=:@%/?]*$/;
+// Characters the URL parser leaves as they are in a path, and in a query (where it escapes ').
+const IN_PATH = 1;
+const IN_QUERY = 2;
+const PLAIN = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&()*+,;=:@%/") PLAIN[c.charCodeAt(0)] = IN_PATH | IN_QUERY;
+PLAIN["'".charCodeAt(0)] = IN_PATH;
+PLAIN["?".charCodeAt(0)] = IN_QUERY;
 
 /**
  * A request target's `pathname + search` exactly as the URL parser would make
  * them, when it can be told without parsing: undefined for anything the
  * parser would change (dot segments, characters it escapes), which then
- * takes the ordinary path.
+ * takes the ordinary path. A loop over character codes, not regular
+ * expressions: this runs for every request, and under Bun the expressions
+ * were a fifth of a kept answer's time.
  */
 export function plainTarget(target: string): string | undefined {
-  const q = target.indexOf("?");
-  const path = q < 0 ? target : target.slice(0, q);
-  if (!PATH.test(path) || /\/(\.|%2e)/i.test(path)) return undefined;
-  if (q < 0) return path;
-  const query = target.slice(q + 1);
-  if (!QUERY.test(query)) return undefined;
-  return query === "" ? path : target;
+  if (target.charCodeAt(0) !== 47) return undefined; // "/"
+  let query = -1;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c >= 128) return undefined;
+    if (query >= 0) {
+      if ((PLAIN[c] & IN_QUERY) === 0) return undefined;
+    } else if (c === 63) {
+      query = i; // "?"
+    } else {
+      if ((PLAIN[c] & IN_PATH) === 0) return undefined;
+      // A segment that starts with "." or "%2e" may be a dot segment, which the parser removes.
+      if (c === 47 && (target.charCodeAt(i + 1) === 46 || (target.charCodeAt(i + 1) === 37 && target.charCodeAt(i + 2) === 50 && (target.charCodeAt(i + 3) | 32) === 101))) return undefined;
+    }
+  }
+  return query === target.length - 1 ? target.slice(0, query) : target;
 }
 
 /** Headers that make a package answer other than its plain 200. */

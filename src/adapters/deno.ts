@@ -35,7 +35,7 @@ export const serve: Serve = async (app, options) => {
     async (request, info) => {
       inFlight++;
       try {
-        return await handleWeb(app, request, info.remoteAddr.hostname, options);
+        return await handleWeb(app, request, { client: info.remoteAddr.hostname }, options);
       } finally {
         inFlight--;
       }

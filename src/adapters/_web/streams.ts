@@ -4,7 +4,7 @@
 // They read one chunk at a time (highWaterMark 0), so a slow reader holds at
 // most one chunk of memory here.
 
-import type { App, AtOnce, RequestHead } from "../../app.js";
+import type { App, AtOnce, Connection, RequestHead } from "../../app.js";
 import { withKeptBody } from "../../response-cache.js";
 import { json } from "../../http.js";
 
@@ -66,10 +66,15 @@ export function bodyTimeoutResponse(answered: Response, idleTimeout: number): Re
  * Handles one request: runs the app, answers 408 for a stalled body, and
  * wraps the response body so the app hears when it was sent or abandoned.
  */
-export async function handleWeb(app: App, native: Request, client: string | undefined, limits: WebLimits): Promise<Response> {
+export function handleWeb(app: App, native: Request, connection: Connection, limits: WebLimits): Response | Promise<Response> {
+  // A kept answer is returned as it is, not through a promise: the runtime sends it at once.
   const method = native.method;
-  const atOnce = method === "GET" || method === "HEAD" ? app.answerAtOnce(headOf(native), { client }) : undefined;
+  const atOnce = method === "GET" || method === "HEAD" ? app.answerAtOnce(headOf(native), connection) : undefined;
   if (atOnce) return sendAtOnce(atOnce, limits.sendTimeout);
+  return handleFetched(app, native, connection.client, limits);
+}
+
+async function handleFetched(app: App, native: Request, client: string | undefined, limits: WebLimits): Promise<Response> {
   const watched = watchedRequest(native, limits.bodyIdleTimeout);
   // An answer kept by the response cache carries no body of its own: the runtime sends Responses as they are.
   const original = await app.fetch(watched.request, { client });
