@@ -302,9 +302,13 @@ rmSync(upload);
 const huge = join(work, "huge.bin");
 makeFile(huge, SIZES.huge);
 const hugeCeiling = ceilingMiBps(huge);
+// On a freshly started server, so the peak is measured from an idle process, not from one the
+// download benchmarks above have grown.
+await server.stop();
+server = await startServer(storage, 18600);
 const hugeUp = await measuredUpload(server, "huge-1.0.0.bin", huge);
 row(`\`PUT\` ${MB(SIZES.huge)} upload MiB/s`, `${fmt(hugeCeiling)} (ceiling)`, fmt(hugeUp.MiBps), ratio(hugeUp.MiBps, hugeCeiling), "≥ 0.8 of the ceiling");
-row(`Resident memory: idle; peak during the ${MB(SIZES.huge)} upload`, "–", `${MB(idleRss)}; ${MB(hugeUp.peak)} (+${MB(hugeUp.peak - hugeUp.idle)})`, "–", "idle < 60 MB; peak ≤ idle + 32 MB");
+row(`Resident memory: idle; peak during the ${MB(SIZES.huge)} upload (restarted, idle before it)`, "–", `${MB(idleRss)}; ${MB(hugeUp.peak)} (+${MB(hugeUp.peak - hugeUp.idle)} above ${MB(hugeUp.idle)})`, "–", "idle < 60 MB; peak ≤ idle + 32 MB");
 rmSync(huge);
 await server.stop();
 

@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { setImmediate } from "node:timers";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { DocumentChange, KeptBytes, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
 import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError } from "../errors.js";
@@ -129,6 +130,19 @@ async function readSmall(handle: FileHandle, size: number): Promise<Uint8Array |
   }
 }
 
+/**
+ * A directory state ("ino:mtimeMs") to record as read. Where the clock counts
+ * whole milliseconds or seconds (Deno's stat, some filesystems), a change in
+ * the same tick as the read leaves the mtime as it was: a state that recent is
+ * recorded as unconfirmed, so the next request reads the directory again.
+ */
+function confirmed(state: string): string {
+  const mtimeMs = Number(state.slice(state.indexOf(":") + 1));
+  if (!Number.isInteger(mtimeMs)) return state; // finer than a millisecond: any change moves it
+  const tick = mtimeMs % 1000 === 0 ? 1000 : 1;
+  return Date.now() - mtimeMs <= tick + 1 ? `${state}:unconfirmed` : state;
+}
+
 /** Whether the file at `path` is still the one `identity` describes: one synchronous stat. */
 function stillAt(path: string, identity: Identity): () => boolean {
   return () => {
@@ -165,6 +179,7 @@ export class FsStore implements PackageStore {
   private scanningSync = false;
   private sorted: PackageEntry[] | null = null;
   private dirState = ""; // the directory's inode and mtime when it was last scanned
+  private turnState: string | null = null; // its state as stat'ed in this turn of the event loop
   private dirty = true;
   private watcher: FSWatcher | null = null;
   private watchedIno = -1;
@@ -231,7 +246,22 @@ export class FsStore implements PackageStore {
   }
 
   current(): boolean {
-    return this.running === 0 && !this.dirty && this.directoryState() === this.dirState;
+    return this.running === 0 && !this.dirty && this.directoryStateThisTurn() === this.dirState;
+  }
+
+  /**
+   * The directory's state, stat'ed at most once per turn of the event loop
+   * (under load, one turn answers many requests; the stat was a tenth of a
+   * kept answer's time). Every request answered in this turn was received
+   * before the stat, so a change made before a request was sent is seen by
+   * it, as with a stat per request.
+   */
+  private directoryStateThisTurn(): string {
+    if (this.turnState === null) {
+      this.turnState = this.directoryState();
+      setImmediate(() => (this.turnState = null));
+    }
+    return this.turnState;
   }
 
   async list(): Promise<readonly PackageEntry[]> {
@@ -467,9 +497,12 @@ export class FsStore implements PackageStore {
    * the rescan that ends every commit and removal.
    */
   private async ownDotChange<T>(change: () => Promise<T>): Promise<T> {
-    const wasCurrent = this.current();
+    const wasCurrent = this.running === 0 && !this.dirty && this.directoryState() === this.dirState;
     const result = await change();
-    if (wasCurrent && this.running === 0 && !this.dirty) this.dirState = this.directoryState();
+    if (wasCurrent && this.running === 0 && !this.dirty) {
+      this.dirState = confirmed(this.directoryState());
+      this.turnState = null;
+    }
     return result;
   }
 
@@ -546,7 +579,8 @@ export class FsStore implements PackageStore {
     if (!this.dirty && state === this.dirState) return;
     // Recorded before reading, so a change made during the scan triggers another one.
     this.dirty = false;
-    this.dirState = state;
+    this.dirState = confirmed(state);
+    this.turnState = null;
     this.watch(Number(state.split(":")[0]));
     await this.rescan();
   }
