@@ -23,8 +23,16 @@ export const serve: Serve = async (app, options) => {
   const scheme = tls ? "https" : "http";
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method;
-    const atOnce = method === "GET" || method === "HEAD" ? app.answerAtOnce(headOf(req, scheme), { client: req.socket.remoteAddress }) : undefined;
-    if (atOnce) return sendAtOnce(req, res, atOnce, options.sendTimeout);
+    if (method === "GET" || method === "HEAD") {
+      let atOnce: AtOnce | undefined;
+      try {
+        atOnce = app.answerAtOnce(headOf(req, scheme), { client: req.socket.remoteAddress });
+      } catch (err) {
+        // Thrown here it would end the process; the ordinary path answers instead.
+        log.error("failed to look up a kept answer", { error: err });
+      }
+      if (atOnce) return sendAtOnce(req, res, atOnce, options.sendTimeout);
+    }
     handle(app, req, res, options, scheme).catch((err) => {
       log.error("failed to answer a request", { error: err });
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json", connection: "close" });

@@ -69,8 +69,15 @@ export function bodyTimeoutResponse(answered: Response, idleTimeout: number): Re
 export function handleWeb(app: App, native: Request, connection: Connection, limits: WebLimits): Response | Promise<Response> {
   // A kept answer is returned as it is, not through a promise: the runtime sends it at once.
   const method = native.method;
-  const atOnce = method === "GET" || method === "HEAD" ? app.answerAtOnce(headOf(native), connection) : undefined;
-  if (atOnce) return sendAtOnce(atOnce, limits.sendTimeout);
+  if (method === "GET" || method === "HEAD") {
+    let atOnce: AtOnce | undefined;
+    try {
+      atOnce = app.answerAtOnce(headOf(native), connection);
+    } catch {
+      // the ordinary path answers (and logs what fails there)
+    }
+    if (atOnce) return sendAtOnce(atOnce, limits.sendTimeout);
+  }
   return handleFetched(app, native, connection.client, limits);
 }
 
