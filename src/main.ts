@@ -172,7 +172,9 @@ async function openStoreOrExit(config: Config, log: Logger, sweep: boolean): Pro
 }
 
 function backendOptions(config: Config) {
-  return { backend: config.storageBackend, s3: config.s3, indexRefreshInterval: config.indexRefreshInterval, databaseUrl: config.databaseUrl };
+  // Node's event loop answers the requests it read in one poll phase before its setImmediate callbacks; other runtimes' loops are not known to.
+  const statOncePerTurn = detectRuntime() === "node";
+  return { backend: config.storageBackend, s3: config.s3, indexRefreshInterval: config.indexRefreshInterval, databaseUrl: config.databaseUrl, statOncePerTurn };
 }
 
 function describeStorage(config: Config): string {

@@ -29,6 +29,11 @@ export interface StoreOptions {
   sweep?: boolean;
   /** Opened at startup, before the server answers anything: its first scan may block. */
   beforeServing?: boolean;
+  /**
+   * A directory may be stat'ed once per turn of the event loop instead of once per request: only
+   * where a turn is Node's (every request answered in it was received before the stat).
+   */
+  statOncePerTurn?: boolean;
 }
 
 /** How long a redirected download's presigned URL stays valid. */
@@ -37,7 +42,7 @@ export const REDIRECT_SECONDS = 300;
 export async function openStore(opts: StoreOptions): Promise<PackageStore> {
   const namespace = opts.namespace ?? [];
   if ((opts.backend ?? "fs") === "fs") {
-    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing });
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn });
   }
   // Loaded only when chosen: a server on a directory never loads the object-storage code.
   const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);

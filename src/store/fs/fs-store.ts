@@ -58,6 +58,8 @@ class FsStaged implements StagedUpload {
 
 // 64 KiB, as Node's own file streams: a download holds one chunk at a time, so 500 stalled readers cost 32 MB, not 256.
 const READ_CHUNK = 64 * 1024;
+/** How long the watcher's report of a name this store just changed is taken as our own change coming back. */
+const ECHO_MS = 1000;
 const SCAN_CONCURRENCY = 32;
 /** Packages up to this size are kept in memory once read, up to SMALL_BODIES_BYTES in all. */
 const SMALL_BODY_BYTES = 256 * 1024;
@@ -167,6 +169,8 @@ export interface FsStoreOptions {
   create?: boolean;
   /** Remove leftover temp files at open (default). A WORKERS worker does not: a sibling may be receiving into one. */
   sweep?: boolean;
+  /** Stat the directory once per turn of the event loop for current(), not per call (Node only: see directoryStateThisTurn). */
+  statOncePerTurn?: boolean;
 }
 
 /** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
@@ -180,6 +184,8 @@ export class FsStore implements PackageStore {
   private sorted: PackageEntry[] | null = null;
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private turnState: string | null = null; // its state as stat'ed in this turn of the event loop
+  private readonly statOncePerTurn: boolean;
+  private readonly echoes = new Map<string, number>(); // names this store just changed, until when the watcher's report of them is ours
   private dirty = true;
   private watcher: FSWatcher | null = null;
   private watchedIno = -1;
@@ -201,6 +207,7 @@ export class FsStore implements PackageStore {
     opts: FsStoreOptions,
   ) {
     this.log = opts.log ?? (() => {});
+    this.statOncePerTurn = opts.statOncePerTurn === true;
   }
 
   /**
@@ -254,9 +261,12 @@ export class FsStore implements PackageStore {
    * (under load, one turn answers many requests; the stat was a tenth of a
    * kept answer's time). Every request answered in this turn was received
    * before the stat, so a change made before a request was sent is seen by
-   * it, as with a stat per request.
+   * it, as with a stat per request. That holds for Node's event loop, where
+   * setImmediate runs after the poll phase's callbacks; elsewhere
+   * (statOncePerTurn off) every call stats.
    */
   private directoryStateThisTurn(): string {
+    if (!this.statOncePerTurn) return this.directoryState();
     if (this.turnState === null) {
       this.turnState = this.directoryState();
       setImmediate(() => (this.turnState = null));
@@ -398,6 +408,7 @@ export class FsStore implements PackageStore {
       this.pending.delete(name);
       this.dropSmall(name);
       this.index.set(name, entry);
+      this.expectEcho(name);
       this.changed();
       await this.settle();
       return { entry: publicEntry(entry), replaced: existing !== null };
@@ -417,6 +428,7 @@ export class FsStore implements PackageStore {
       await syncDir(this.dir);
       this.index.delete(name);
       this.dropSmall(name);
+      this.expectEcho(name);
       this.changed();
       await this.settle();
       return true;
@@ -515,6 +527,28 @@ export class FsStore implements PackageStore {
     await this.rescanIfChanged().catch(() => {}); // the change itself is done; a failing read shows on the next request
   }
 
+  /**
+   * Notes that this store itself just renamed or removed `name` (or its
+   * sidecar): the watcher's report of it, which comes a moment later, is our
+   * own change coming back and needs no new read of the directory. Only
+   * renames are taken so; anyone else's change in that moment is still seen:
+   * an added, renamed or removed entry moves the directory's mtime, and a
+   * rewrite in place is reported as a change.
+   */
+  private expectEcho(name: string): void {
+    const now = Date.now();
+    if (this.echoes.size > 1000) for (const [n, until] of this.echoes) if (until < now) this.echoes.delete(n);
+    this.echoes.set(name, now + ECHO_MS);
+  }
+
+  private isEcho(name: string): boolean {
+    const until = this.echoes.get(name);
+    if (until === undefined) return false;
+    if (Date.now() <= until) return true;
+    this.echoes.delete(name);
+    return false;
+  }
+
   private lookAgain(name: string): void {
     this.suspects.add(name);
     this.dirty = true;
@@ -592,13 +626,16 @@ export class FsStore implements PackageStore {
     this.watcher = null;
     this.watchedIno = ino;
     try {
-      this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => {
+      this.watcher = watch(this.dir, { persistent: false }, (event, filename) => {
         // Some runtimes report a path rather than the entry's name: its last segment is the name.
         const name = filename ? basename(filename.toString()) : undefined;
         if (name?.startsWith(".")) return; // temp files and documents: no package changed
+        const pkg = name && (name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
+        // Only a rename can be our own change coming back: a rewrite in place ("change") is always looked at.
+        if (pkg && event === "rename" && this.isEcho(pkg)) return;
         this.dirty = true;
-        if (!name) this.rescanAll = true;
-        else this.suspects.add(name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
+        if (!pkg) this.rescanAll = true;
+        else this.suspects.add(pkg);
       });
       this.watcher.on("error", () => {
         this.dirty = true;
@@ -751,6 +788,7 @@ export class FsStore implements PackageStore {
     try {
       // Stamped with the ctime the bytes had when hashed: if they changed since, it no longer matches.
       await writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256, st.ctimeMs);
+      this.expectEcho(name);
     } catch (err) {
       this.log(`could not write the checksum file of ${name} (${(err as Error).message}); its digest is kept in memory`);
     }
