@@ -249,7 +249,7 @@ export function createApp(deps: Deps): App {
       const onSent = reply.body ? hit.package?.onSent : undefined;
       return {
         status: reply.status,
-        headers: [...reply.headers, ["x-content-type-options", "nosniff"], ["x-request-id", scope.id]],
+        headers: [...reply.headers, ...COMMON_HEADERS, ["x-request-id", scope.id]],
         body: reply.body,
         download: onSent !== undefined,
         finished(outcome) {
@@ -293,8 +293,11 @@ function toErrorResponse(err: unknown, deps: Deps): Response {
   return json({ detail: "internal server error; the server log has the details" }, 500);
 }
 
+/** Headers every answer carries, whichever path sent it. */
+const COMMON_HEADERS: [string, string][] = [["x-content-type-options", "nosniff"]];
+
 function withCommonHeaders(response: Response): Response {
-  response.headers.set("x-content-type-options", "nosniff");
+  for (const [name, value] of COMMON_HEADERS) response.headers.set(name, value);
   return response;
 }
 

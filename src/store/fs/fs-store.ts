@@ -253,7 +253,12 @@ export class FsStore implements PackageStore {
   }
 
   current(): boolean {
-    return this.running === 0 && !this.dirty && this.directoryStateThisTurn() === this.dirState;
+    return this.upToDateAt(this.directoryStateThisTurn());
+  }
+
+  /** Whether the index is up to date if the directory is in `state`: nothing under way, nothing noticed. */
+  private upToDateAt(state: string): boolean {
+    return this.running === 0 && !this.dirty && state === this.dirState;
   }
 
   /**
@@ -301,8 +306,8 @@ export class FsStore implements PackageStore {
       const kept = this.smallBodies.get(name);
       if (kept && sameIdentity(kept.identity, entry)) {
         // A small package read before: one stat proves the file still holds these bytes.
-        const st = statOrNull(path);
-        if (st && sameIdentity(entry, identityOf(st))) return new MemoryReader(publicEntry(entry), kept.bytes, stillAt(path, entry));
+        const stillStored = stillAt(path, entry);
+        if (stillStored()) return new MemoryReader(publicEntry(entry), kept.bytes, stillStored);
         this.lookAgain(name);
         continue;
       }
@@ -509,7 +514,7 @@ export class FsStore implements PackageStore {
    * the rescan that ends every commit and removal.
    */
   private async ownDotChange<T>(change: () => Promise<T>): Promise<T> {
-    const wasCurrent = this.running === 0 && !this.dirty && this.directoryState() === this.dirState;
+    const wasCurrent = this.upToDateAt(this.directoryState());
     const result = await change();
     if (wasCurrent && this.running === 0 && !this.dirty) {
       this.dirState = confirmed(this.directoryState());
