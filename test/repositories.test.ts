@@ -4,9 +4,10 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
-import { tagProblem } from "../src/github/release-records.js";
+import { parseReleasesDocument, type ReleaseRecord, tagProblem } from "../src/github/release-records.js";
 import { parseFullName, parseRepoName } from "../src/github/repo-names.js";
-import { Repositories } from "../src/github/repositories.js";
+import { Repositories, Repository } from "../src/github/repositories.js";
+import type { PackageStore } from "../src/store/contract.js";
 import { FsStore } from "../src/store/fs/fs-store.js";
 import { openStore } from "../src/store/index.js";
 import { keptDir } from "./helpers/server.js";
@@ -82,3 +83,36 @@ t.test("the registry: unknown repositories do not exist until created; names are
   t.same((await again!.releases()).retired_tags, ["v0"], "and so is its release metadata");
   t.equal(await restarted.find("acme", "other"), undefined);
 });
+
+t.test("release metadata another worker saves while this one's save is being announced is not hidden by it", async (t) => {
+  // In WORKERS, a save resolves only once the sibling workers have seen it; the sibling that took its turn
+  // next may save, and its notice arrive, before that. The repository must not then keep its own older copy.
+  const dir = await keptDir(t);
+  const log = () => {};
+  const store = await openStore({ storagePath: dir, log });
+  const sibling = await openStore({ storagePath: dir, log });
+  t.teardown(async () => {
+    await store.close();
+    await sibling.close();
+  });
+  const announcing: PackageStore = Object.create(store);
+  announcing.updateDocument = async (key, change) => {
+    await store.updateDocument(key, change);
+    await sibling.updateDocument(key, (text) => {
+      const doc = parseReleasesDocument(text);
+      doc.releases.push(releaseRecord(2, "v2.0.0"));
+      return JSON.stringify(doc);
+    });
+    store.noteChanged([]); // the sibling's notice, before our own announcement is answered
+  };
+  const repo = new Repository(parseRepoName("acme", "tool")!, false, announcing, { record() {}, count: () => 0 });
+  await repo.update((doc) => {
+    doc.releases.push(releaseRecord(1, "v1.0.0"));
+  });
+  t.same((await repo.releases()).releases.map((r) => r.tag_name), ["v1.0.0", "v2.0.0"], "the sibling's release is listed at once");
+});
+
+function releaseRecord(id: number, tag: string): ReleaseRecord {
+  const at = new Date(0).toISOString();
+  return { id, tag_name: tag, name: null, body: null, draft: false, prerelease: false, target_commitish: "main", make_latest: "true", immutable: false, created_at: at, published_at: at, updated_at: at, latest_at: null, assets: [] };
+}

@@ -25,6 +25,8 @@ export interface DownloadCounter {
 
 export class Repository {
   private cached: { at: number; doc: ReleasesDocument; text?: string | null } | null = null;
+  /** Counts change notices: a document read or saved before the latest notice may already be stale. */
+  private notices = 0;
 
   constructor(
     readonly name: RepoName,
@@ -33,17 +35,23 @@ export class Repository {
     readonly downloads: DownloadCounter,
   ) {
     // Release metadata saved by another worker or process comes with a change notice.
-    store.onChange(() => (this.cached = null));
+    store.onChange(() => {
+      this.cached = null;
+      this.notices++;
+    });
   }
 
   /** The release metadata, at most METADATA_TTL_MS old (fresh after this process's own changes). */
   async releases(): Promise<ReleasesDocument> {
     if (this.cached && Date.now() - this.cached.at <= METADATA_TTL_MS) return this.cached.doc;
+    const before = this.cached;
+    const notices = this.notices;
     const text = await this.store.loadDocument(RELEASES_DOCUMENT);
     // Unchanged text keeps the same document object, so models built from it (cached per object) are not
     // built again: with 10,000 packages that is a fifth of a second every METADATA_TTL_MS.
-    const doc = this.cached && this.cached.text === text ? this.cached.doc : parseReleasesDocument(text);
-    this.cached = { at: Date.now(), doc, text };
+    const doc = before && before.text === text ? before.doc : parseReleasesDocument(text);
+    // A notice that came while reading may be of a save the read missed: answer with what was read, keep nothing.
+    if (notices === this.notices) this.cached = { at: Date.now(), doc, text };
     return doc;
   }
 
@@ -54,16 +62,18 @@ export class Repository {
    */
   update<T>(change: (doc: ReleasesDocument) => Promise<T> | T): Promise<T> {
     let result!: T;
-    let saved!: ReleasesDocument;
     return this.store
       .updateDocument(RELEASES_DOCUMENT, async (text) => {
         const doc = parseReleasesDocument(text);
         result = await change(doc);
-        saved = doc;
         return JSON.stringify(doc, null, 1) + "\n";
       })
       .then(() => {
-        this.cached = { at: Date.now(), doc: saved };
+        // Not the document just saved: another worker may have saved after it (its turn came once ours
+        // ended) and its notice may already have come; keeping ours would hide that until METADATA_TTL_MS.
+        // The count makes a read that began before this save keep nothing either.
+        this.cached = null;
+        this.notices++;
         return result;
       });
   }
