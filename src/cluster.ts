@@ -1,5 +1,5 @@
-// WORKERS > 1 on Node: node:cluster forks that many server processes, which
-// share the listening socket. Each worker keeps its own index; they agree
+// WORKERS > 1: node:cluster forks that many server processes, which share
+// the port (src/adapters/types.ts, WorkerSupport). Each worker keeps its own index; they agree
 // through the primary, which relays change notices: a worker that committed
 // or removed a package tells the others and answers its client only once
 // every other worker has marked those names to be looked at again, so an
@@ -105,7 +105,8 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
       if (stopping) return;
       stopping = true;
       log(`${signal}: stopping ${live().length} workers`);
-      for (const worker of live()) worker.process.kill(signal);
+      // process.kill by pid: under Deno, worker.process.kill() ends the worker before its own handler runs.
+      for (const worker of live()) if (worker.process.pid) process.kill(worker.process.pid, signal);
       const check = () => {
         if (live().length === 0 && Object.keys(cluster.workers ?? {}).length === 0) resolve();
         else setTimeout(check, 50);

@@ -1,10 +1,10 @@
 // Startup and shutdown: read the configuration, open the store, serve with the
 // adapter for this runtime, and on SIGTERM/SIGINT drain before exiting. With
-// WORKERS > 1 (Node), this process is the primary of node:cluster workers.
+// WORKERS > 1, this process is the primary of node:cluster workers.
 
 import { createServer, type AddressInfo } from "node:net";
 import process from "node:process";
-import type { Serve } from "./adapters/types.js";
+import type { Adapter } from "./adapters/types.js";
 import { createApp } from "./app.js";
 import { shortTokenNames, TokenAuth } from "./auth.js";
 import { isWorker, runPrimary, sharedCounts, sharedStore } from "./cluster.js";
@@ -38,13 +38,14 @@ async function main(): Promise<void> {
   const config = await loadConfigOrExit();
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const runtime = detectRuntime();
-  // node:cluster under Node (the primary shares its socket) and Bun (each worker binds the port
-  // with SO_REUSEPORT); Deno has no node:cluster.
-  const workers = runtime === "deno" ? 1 : config.workers;
-  if (config.workers > 1 && runtime === "deno") log.warn(`WORKERS=${config.workers} needs node:cluster (Node or Bun); under Deno one process serves`);
+  const adapter = (await import(`./adapters/${runtime}.js`)) as Adapter;
+  // WORKERS are node:cluster workers; how they share the port is the adapter's (src/adapters/types.ts).
+  const cannot = config.workers > 1 && !isWorker() ? adapter.workers.unavailable?.() : undefined;
+  const workers = cannot ? 1 : config.workers;
+  if (cannot) log.warn(`WORKERS=${config.workers}: ${cannot}; one process serves`, { workers: config.workers });
   if (workers > 1 && !isWorker()) {
-    // Under Bun every worker binds the port itself: PORT=0 must name one port for all of them.
-    if (runtime === "bun" && config.port === 0) process.env.PORT = String(await freePort(config.host));
+    // Where every worker binds the port itself, PORT=0 must name one port for all of them.
+    if (adapter.workers.bindsOwnPort && config.port === 0) process.env.PORT = String(await freePort(config.host));
     // The workers read the configuration again: a generated token must be the same in all of them.
     if (config.authTokenSource === "generated") {
       process.env.AUTH_TOKEN = config.authToken;
@@ -100,8 +101,7 @@ async function main(): Promise<void> {
     downloadCount: (entry) => downloads.count(entry),
   });
   invalidate = () => app.invalidate();
-  const { serve } = (await import(`./adapters/${runtime}.js`)) as { serve: Serve };
-  const server = await serve(app, {
+  const server = await adapter.serve(app, {
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxUploadSize + MULTIPART_OVERHEAD,
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     sendTimeout: config.sendTimeout * 1000,
     keepAliveTimeout: config.keepAliveTimeout * 1000,
     maxConnections: config.maxConnections,
-    reusePort: isWorker() && runtime === "bun",
+    reusePort: isWorker() && adapter.workers.bindsOwnPort,
     log,
   }).catch((err: Error) => {
     // A port in use or not allowed is a bad setting too: one line, naming it.

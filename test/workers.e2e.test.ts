@@ -1,11 +1,11 @@
-// WORKERS=2: two server processes share the port (node:cluster; under Bun each binds it with SO_REUSEPORT). An upload
+// WORKERS=2: two server processes share the port (node:cluster; under Bun and Deno each binds it with SO_REUSEPORT). An upload
 // acknowledged by one is visible through the other before the next request;
 // download counts from both add up; a generated token is the same in both;
 // SIGTERM stops them all.
 
 import t from "tap";
 import { curl } from "./helpers/http.js";
-import { onlyOn, serverFor, type RunningServer } from "./helpers/server.js";
+import { onlyOn, runtimeCommand, serverFor, type RunningServer } from "./helpers/server.js";
 
 /** Waits until every worker has said it listens (the helper returns at the first). */
 async function allListening(server: RunningServer, workers = 2): Promise<void> {
@@ -17,10 +17,7 @@ async function fresh(server: RunningServer, path: string, init: RequestInit = {}
   return fetch(server.url + path, { ...init, headers: { ...(init.headers as Record<string, string>), connection: "close" } });
 }
 
-const CLUSTER = "WORKERS uses node:cluster (Node, and Bun with SO_REUSEPORT); Deno has none, and one process serves (the server says so at startup)";
-
 t.test("every answer after an acknowledged change reflects it, whichever worker gives it", async (t) => {
-  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2", MAX_PACKAGES: "0" } });
   await allListening(server);
   t.equal((server.output().match(/listening on/g) ?? []).length >= 1, true);
@@ -41,7 +38,6 @@ t.test("every answer after an acknowledged change reflects it, whichever worker 
 });
 
 t.test("download counts from every worker add up", async (t) => {
-  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2" } });
   await allListening(server);
   await fresh(server, "/assets/count-v1.0.0.zip", { method: "PUT", headers: server.auth, body: "count me" });
@@ -56,7 +52,6 @@ t.test("download counts from every worker add up", async (t) => {
 });
 
 t.test("releases created at once through both workers are all kept; another repository's changes reach both", async (t) => {
-  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2" } });
   await allListening(server);
   const json = { ...server.auth, "content-type": "application/json" };
@@ -84,7 +79,6 @@ t.test("releases created at once through both workers are all kept; another repo
 });
 
 t.test("a generated token works in every worker; SIGTERM stops them all", async (t) => {
-  if (!onlyOn(t, ["node", "bun"], CLUSTER)) return;
   const server = await serverFor(t, { env: { WORKERS: "2", AUTH_TOKEN: "" } });
   await allListening(server);
   const token = /generated one for this run: (\S+)/.exec(server.output())?.[1];
@@ -96,4 +90,21 @@ t.test("a generated token works in every worker; SIGTERM stops them all", async 
   }
   t.equal(await server.stop(), 0, "the primary exits 0");
   t.equal((server.output().match(/\bstopped\b/g) ?? []).length, 3, "both workers and the primary stopped");
+});
+
+t.test("under Deno, WORKERS without --allow-run or --unstable-net says why and serves in one process", async (t) => {
+  if (!onlyOn(t, ["deno"], "a Deno permission and flag")) return;
+  const [deno, , , config, entry] = runtimeCommand("deno");
+  const cases = [
+    { command: [deno, "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", config, entry], why: /WORKERS=2: Deno needs --allow-run/ },
+    { command: [deno, "run", "--allow-all", "--no-config", entry], why: /WORKERS=2: Deno shares a port between processes only with --unstable-net/ },
+  ];
+  for (const { command, why } of cases) {
+    const server = await serverFor(t, { env: { WORKERS: "2" }, command });
+    t.match(server.output(), why, "the warning names what is missing");
+    t.notMatch(server.output(), /starting 2 workers/, "no workers");
+    const put = await fetch(`${server.url}/assets/one-v1.0.0.zip`, { method: "PUT", headers: server.auth, body: "one" });
+    t.equal(put.status, 201, "and the one process serves");
+    t.equal(await server.stop(), 0);
+  }
 });

@@ -3,7 +3,7 @@
 // Bun has one idle timeout per connection (at most 255 s) and no header
 // timeout or connection limit of its own: see the README's "Timeouts and limits".
 
-import type { Serve } from "./types.js";
+import type { Serve, WorkerSupport } from "./types.js";
 import { handleWeb } from "./_web/streams.js";
 
 interface BunServer {
@@ -23,6 +23,9 @@ declare const Bun: {
     fetch(request: Request, server: BunServer): Response | Promise<Response>;
   }): BunServer;
 };
+
+// node:cluster forks the workers; each binds the port itself.
+export const workers: WorkerSupport = { bindsOwnPort: true };
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;

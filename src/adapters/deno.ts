@@ -3,7 +3,7 @@
 // Deno.serve has no header, keep-alive or connection-count settings: see the
 // README's "Timeouts and limits".
 
-import type { Serve } from "./types.js";
+import type { Serve, WorkerSupport } from "./types.js";
 import { handleWeb } from "./_web/streams.js";
 
 interface DenoServer {
@@ -11,9 +11,25 @@ interface DenoServer {
 }
 declare const Deno: {
   serve(
-    options: { hostname: string; port: number; cert?: string; key?: string; signal: AbortSignal; onListen(addr: { hostname: string; port: number }): void },
+    options: { hostname: string; port: number; reusePort?: boolean; cert?: string; key?: string; signal: AbortSignal; onListen(addr: { hostname: string; port: number }): void },
     handler: (request: Request, info: { remoteAddr: { hostname: string } }) => Promise<Response>,
   ): DenoServer;
+  listenDatagram?: unknown;
+  permissions: { querySync(descriptor: { name: "run" }): { state: string } };
+};
+
+// node:cluster forks the workers (Deno runs them with the primary's flags); each binds the port
+// itself. That needs permission to start processes, and Deno's reusePort is behind --unstable-net
+// (deno.json turns it on for this project).
+export const workers: WorkerSupport = {
+  bindsOwnPort: true,
+  unavailable() {
+    if (Deno.permissions.querySync({ name: "run" }).state !== "granted") return "Deno needs --allow-run to start the worker processes";
+    // Asking for reusePort without the flag ends the process instead of throwing; the flag's other
+    // APIs (listenDatagram) exist only with it.
+    if (typeof Deno.listenDatagram !== "function") return "Deno shares a port between processes only with --unstable-net (the project's deno.json turns it on)";
+    return undefined;
+  },
 };
 
 export const serve: Serve = async (app, options) => {
@@ -28,6 +44,7 @@ export const serve: Serve = async (app, options) => {
     {
       hostname: host,
       port,
+      ...(options.reusePort ? { reusePort: true } : {}),
       signal: abort.signal,
       ...(tls ? { cert: tls.cert, key: tls.key } : {}),
       onListen: ({ hostname, port }) => listening(`${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),

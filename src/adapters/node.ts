@@ -15,8 +15,11 @@ import type { App, AtOnce } from "../app.js";
 import { json } from "../http.js";
 import { packageBodyOf, type PackageBody } from "../package-body.js";
 import { cachedAnswerOf } from "../response-cache.js";
-import type { Serve, ServeOptions } from "./types.js";
+import type { Serve, ServeOptions, WorkerSupport } from "./types.js";
 import { headOf, toRequest } from "./_node/request.js";
+
+// node:cluster's primary listens and hands each connection to a worker.
+export const workers: WorkerSupport = { bindsOwnPort: false };
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;

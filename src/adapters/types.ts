@@ -15,7 +15,7 @@ export interface ServeOptions {
   keepAliveTimeout: number;
   /** Open connections at most; 0 means no limit of our own. */
   maxConnections: number;
-  /** One of several processes on one port (WORKERS under Bun): the kernel spreads connections (SO_REUSEPORT). */
+  /** One of several processes on one port (WORKERS under Bun and Deno): the kernel spreads connections (SO_REUSEPORT). */
   reusePort?: boolean;
   log: Logger;
 }
@@ -32,3 +32,17 @@ export interface RunningServer {
 }
 
 export type Serve = (app: App, options: ServeOptions) => Promise<RunningServer>;
+
+/** How WORKERS processes (node:cluster workers) share the port under this runtime. */
+export interface WorkerSupport {
+  /** Each worker binds the port itself with SO_REUSEPORT (else node:cluster's primary shares its socket). */
+  bindsOwnPort: boolean;
+  /** Why workers cannot run in this process (a permission or flag missing), or undefined when they can. */
+  unavailable?(): string | undefined;
+}
+
+/** What each module in src/adapters/ exports. */
+export interface Adapter {
+  serve: Serve;
+  workers: WorkerSupport;
+}
