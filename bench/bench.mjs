@@ -115,11 +115,12 @@ async function waitFor(url, status = 200) {
 /** bench/bare-server.mjs under the runtime measured: the ceiling of any server on it (one process). */
 async function startBare(latestFile, assetFile, port) {
   const [cmd, ...rest] = serverCommand();
-  const child = spawn(cmd, [...rest.slice(0, -1), join(ROOT, "bench", "bare-server.mjs"), String(port), latestFile, assetFile], { stdio: ["ignore", "ignore", "inherit"] });
+  const uploadFile = join(work, "bare-upload.bin");
+  const child = spawn(cmd, [...rest.slice(0, -1), join(ROOT, "bench", "bare-server.mjs"), String(port), latestFile, assetFile, uploadFile], { stdio: ["ignore", "ignore", "inherit"] });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/latest`);
-  return { url, stop: () => stop(child) };
+  return { url, child, stop: () => stop(child).then(() => rmSync(uploadFile, { force: true })) };
 }
 
 function startNginx(storage, latestFile, port) {
@@ -309,8 +310,13 @@ server = await startServer(storage, 18600);
 const hugeUp = await measuredUpload(server, "huge-1.0.0.bin", huge);
 row(`\`PUT\` ${MB(SIZES.huge)} upload MiB/s`, `${fmt(hugeCeiling)} (ceiling)`, fmt(hugeUp.MiBps), ratio(hugeUp.MiBps, hugeCeiling), "≥ 0.8 of the ceiling");
 row(`Resident memory: idle; peak during the ${MB(SIZES.huge)} upload (restarted, idle before it)`, "–", `${MB(idleRss)}; ${MB(hugeUp.peak)} (+${MB(hugeUp.peak - hugeUp.idle)} above ${MB(hugeUp.idle)})`, "–", "idle < 60 MB; peak ≤ idle + 32 MB");
-rmSync(huge);
 await server.stop();
+// The same upload into a bare server of the runtime that only hashes and writes it: the runtime's own floor.
+const bareStore = await startBare(latestFile, template, 18691);
+const bareUp = await measuredUpload({ url: bareStore.url, child: bareStore.child }, "huge-1.0.0.bin", huge);
+await bareStore.stop();
+row(`Peak during the ${MB(SIZES.huge)} upload, a bare ${RUNTIME} server (hash and write the body with fsync, nothing else)`, "–", `+${MB(bareUp.peak - bareUp.idle)} above ${MB(bareUp.idle)}`, "–", "the runtime's floor");
+rmSync(huge);
 
 // Scenario 2: many packages.
 const many = join(work, "many");

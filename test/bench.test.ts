@@ -30,6 +30,7 @@ t.test("npm run bench -- --smoke prints the whole table", { skip: missing.length
     "`GET /latest` req/s, a bare node server (one process, the same bytes from memory, nothing else)",
     "upload MiB/s (ceiling: hash, then write with fsync)",
     "Resident memory: idle; peak during the",
+    "a bare node server (hash and write the body with fsync, nothing else)",
     "First answer after start, 200 packages stored",
     "`GET /latest` req/s (200 packages)",
   ]) {
