@@ -115,6 +115,25 @@ if (typeof env === "string") {
     t.same((await store.list()).map((p) => p.name), ["hw.zip"]);
   });
 
+  t.test("uploads around the part size arrive whole, in as many parts as they need, with chunks that straddle parts", async (t) => {
+    const { MIN_PART_SIZE, uploadStream } = await import("../src/store/s3/upload.js");
+    const prefix = testPrefix(t, client);
+    const P = MIN_PART_SIZE;
+    for (const size of [0, 1, P - 1, P, P + 1, 2 * P + 3]) {
+      const bytes = randomBytes(size);
+      // Chunks of a size that shares nothing with the part size, so most parts begin and end inside one.
+      const chunks = async function* () {
+        for (let at = 0; at < size; at += 3 * 2 ** 20 + 7) yield bytes.subarray(at, Math.min(size, at + 3 * 2 ** 20 + 7));
+      };
+      const key = `${prefix}part-${size}.bin`;
+      const uploaded = await uploadStream(client, key, chunks(), 4 * P);
+      t.same(uploaded, { size, sha256: sha(bytes) }, `${size} bytes: size and digest`);
+      const stored = Buffer.from(await (await client.get(key))!.arrayBuffer());
+      t.equal(sha(stored), sha(bytes), `${size} bytes: the object holds them`);
+    }
+    t.same(await client.listMultipartUploads(prefix), [], "no multipart upload is left open");
+  });
+
   t.test("a listing cut into slices at the last listing's names sees exactly what one listing sees", async (t) => {
     const prefix = testPrefix(t, client);
     // Names whose UTF-8 order differs from JavaScript's string order, and more than a page of keys.
