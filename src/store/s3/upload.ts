@@ -1,6 +1,6 @@
 // Streams an upload into one object, hashing it on the way: a single PUT when
-// the body fits in one part, a multipart upload otherwise. At most two parts
-// are held in memory (one being sent, one being filled), whatever the size.
+// the body fits in one part, a multipart upload otherwise. Two part buffers of
+// our own (one being sent, one being filled), whatever the size.
 // On any failure the multipart upload is aborted, so nothing is left behind.
 
 import { createHash } from "node:crypto";
@@ -30,9 +30,10 @@ export async function uploadStream(
   const partSize = partSizeFor(maxBytes);
   const hash = createHash("sha256");
   let size = 0;
-  // Two part buffers, filled in turn and reused: one being sent while the other fills. Copying each
-  // chunk straight into place (rather than keeping the chunks and joining them) leaves no garbage
-  // behind: a 1 GiB upload grew the process by about 95 MB that way, waiting for the collector.
+  // Two part buffers, filled in turn and reused: one being sent while the other fills. Each chunk is
+  // copied straight into place, once; keeping copies of the chunks and joining them made two more
+  // copies of every byte. (fetch still copies each part it sends: that garbage, not these buffers, is
+  // most of what a large upload adds to the process; docs/object-storage.md has the figure.)
   const buffers: Buffer[] = [];
   let part: Buffer | null = null;
   let filled = 0;
