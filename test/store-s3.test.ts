@@ -131,6 +131,8 @@ if (typeof env === "string") {
       const stored = Buffer.from(await (await client.get(key))!.arrayBuffer());
       t.equal(sha(stored), sha(bytes), `${size} bytes: the object holds them`);
     }
+    const unbounded = await uploadStream(client, `${prefix}unbounded.bin`, (async function* () { yield Buffer.from("small"); })(), Number.MAX_SAFE_INTEGER);
+    t.equal(unbounded.size, 5, "a limit far past any part size still uploads (its parts are bounded)");
     t.same(await client.listMultipartUploads(prefix), [], "no multipart upload is left open");
   });
 

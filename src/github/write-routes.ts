@@ -303,7 +303,8 @@ async function copyPackage(repo: Repository, entry: PackageEntry, newName: strin
   const reader = await repo.store.open(entry.name);
   if (!reader) throw notFound();
   try {
-    const staged = await repo.store.stage(reader.read(0, reader.entry.size - 1), Number.MAX_SAFE_INTEGER);
+    // The size is known exactly: the object store sizes its upload parts from it.
+    const staged = await repo.store.stage(reader.read(0, reader.entry.size - 1), reader.entry.size);
     const { entry: copied } = await repo.store.commit(staged, newName, { overwrite: false }).catch((err) => {
       throw err instanceof ConflictError ? alreadyExists() : err;
     });

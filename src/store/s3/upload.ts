@@ -15,9 +15,13 @@ export interface Uploaded {
   sha256: string;
 }
 
+// Each part is a buffer of this size, so it is bounded well below what one buffer may hold; objects
+// past MAX_PARTS of these (1,000 GiB) are refused by the object store at the part that exceeds it.
+const MAX_PART_SIZE = 1024 * 1024 * 1024;
+
 /** The part size that fits `maxBytes` into the allowed number of parts. */
 export function partSizeFor(maxBytes: number): number {
-  return Math.max(MIN_PART_SIZE, Math.ceil(maxBytes / MAX_PARTS));
+  return Math.min(MAX_PART_SIZE, Math.max(MIN_PART_SIZE, Math.ceil(maxBytes / MAX_PARTS)));
 }
 
 export async function uploadStream(
