@@ -10,10 +10,10 @@ import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { chown, copyFile, mkdir, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import t from "tap";
+import t, { type Test } from "tap";
 import { checkServed, fillTo, hasStrace, isRoot, killedAt, mountTmpfs, noTempFiles, PAGE, remount } from "./helpers/faults.js";
 import { sha256 } from "./helpers/http.js";
-import { keptDir, onlyOn, runtimeCommand, serverFor, startServer, TOKEN, type RunningServer } from "./helpers/server.js";
+import { keptDir, onlyOn, RUNTIME, runtimeCommand, serverFor, startServer, TOKEN, type RunningServer } from "./helpers/server.js";
 
 const needsRoot = isRoot ? false : "mounting a tmpfs needs root (CI runs as root)";
 
@@ -291,6 +291,8 @@ t.test("a package replaced by hand with an older mtime (cp -p, touch -d) is neve
   await utimes(source, new Date("2020-01-01"), new Date("2020-01-01"));
   await copyFile(source, path);
   await utimes(path, new Date("2020-01-01"), new Date("2020-01-01"));
+  await downloadsAs(t, server, "tool-v1.0.0.zip", other, "after cp -p");
+  await listingCatchesUp(t, server, "tool-v1.0.0.zip", other);
   const listed = await checkServed(t, server, "after cp -p");
   t.equal(listed.get("tool-v1.0.0.zip"), sha256(other), "the listing has the new digest");
 
@@ -302,11 +304,35 @@ t.test("a package replaced by hand with an older mtime (cp -p, touch -d) is neve
   const third = randomBytes(5000);
   await writeFile(path, third);
   await utimes(path, was.atime, was.mtime);
+  await downloadsAs(t, server, "tool-v1.0.0.zip", third, "after touch -d");
+  await listingCatchesUp(t, server, "tool-v1.0.0.zip", third);
   t.equal((await checkServed(t, server, "after touch -d")).get("tool-v1.0.0.zip"), sha256(third));
   await server.stop();
   const again = await serverFor(t, { storage: server.storage });
   t.equal((await checkServed(t, again, "after a restart")).get("tool-v1.0.0.zip"), sha256(third), "a restart does not bring the old digest back");
 });
+
+/** The very next download after a change by hand serves the new bytes under their own digest, on every runtime. */
+async function downloadsAs(t: Test, server: RunningServer, name: string, bytes: Uint8Array, what: string): Promise<void> {
+  const got = await fetch(`${server.url}/assets/${name}`);
+  t.equal(sha256(new Uint8Array(await got.arrayBuffer())), sha256(bytes), `${what}: the next download is the new bytes`);
+  t.equal(got.headers.get("etag"), `"${sha256(bytes)}"`, `${what}: under the new bytes' ETag`);
+  const sidecar = await (await fetch(`${server.url}/assets/${name}.sha256`)).text();
+  t.equal(sidecar.split(/\s/)[0], sha256(bytes), `${what}: and the new .sha256`);
+}
+
+/**
+ * A rewrite in place leaves the directory as it was; listings learn of it from
+ * the file-change notice. Node handles that notice before the next request;
+ * Bun delivers it from another thread, a moment later under load (documented
+ * in docs/storage-and-architecture.md), so there the listing is given a while.
+ */
+async function listingCatchesUp(t: Test, server: RunningServer, name: string, bytes: Uint8Array): Promise<void> {
+  const want = sha256(bytes);
+  const listed = async () => ((await (await fetch(`${server.url}/packages?format=json`)).json()) as { name: string; sha256: string }[]).find((p) => p.name === name)?.sha256;
+  if (RUNTIME === "bun") for (let i = 0; i < 50 && (await listed()) !== want; i++) await sleep(100);
+  t.equal(await listed(), want, RUNTIME === "bun" ? "the listing shows the new digest within 5 s" : "the next listing shows the new digest");
+}
 
 t.test("a client that aborts an upload is one info line, not an error with a stack", async (t) => {
   const server = await serverFor(t);
