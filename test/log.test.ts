@@ -20,6 +20,40 @@ t.test("JSON lines carry time, level, message, fields and the request id", async
   t.equal(lines.length, 3, "debug is below the info threshold");
 });
 
+t.test("each request's lines keep its id while others start and finish around it", async (t) => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "info", format: "json", write: (l) => lines.push(l), now });
+  const scope = (id: string) => ({ id, method: "GET", path: "/", start: 0, client: "", userAgent: "" });
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+  let releaseA!: () => void;
+  const a = inScope(scope("a"), async () => {
+    log("a starts");
+    await new Promise<void>((r) => (releaseA = r));
+    await tick();
+    log("a ends");
+  });
+  await inScope(scope("b"), async () => {
+    await tick();
+    log("b");
+  });
+  // b was the only other request in scope and is done; a, still waiting, must keep its id.
+  releaseA();
+  await a;
+  log("between requests");
+  await inScope(scope("c"), async () => {
+    await tick();
+    log("c, after every scope had ended");
+  });
+  t.throws(() => inScope(scope("d"), () => { throw new Error("thrown"); }), /thrown/);
+  await t.rejects(inScope(scope("e"), async () => { throw new Error("rejected"); }), /rejected/);
+  await inScope(scope("f"), async () => {
+    await tick();
+    log("f, after a throw and a rejection");
+  });
+  const ids = Object.fromEntries(lines.map((l) => JSON.parse(l)).map((l) => [l.msg, l.request_id ?? null]));
+  t.same(ids, { "a starts": "a", b: "b", "a ends": "a", "between requests": null, "c, after every scope had ended": "c", "f, after a throw and a rejection": "f" });
+});
+
 t.test("text lines are one line with key=value pairs, quoted when needed", async (t) => {
   t.equal(textLine({ time: "T", level: "info", msg: "request", status: 200, path: "/a b", ok: true }), 'T INFO  request status=200 path="/a b" ok=true');
   t.equal(textLine({ time: "T", level: "info", msg: "up", tokens: ["ci", "laptop"] }), "T INFO  up tokens=ci,laptop", "lists as commas");
