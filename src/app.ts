@@ -9,7 +9,7 @@ import { apiRoot, currentUser } from "./github/api-root.js";
 import { packageBodyOf } from "./package-body.js";
 import { publicBaseUrl, type UrlSource } from "./public-url.js";
 import { answerResponse, cacheKey, isIndexOnly, keptReply, plainTarget, ResponseCache, servesAsIs } from "./response-cache.js";
-import { inScope, requestIdFrom, type RequestScope } from "./ops/request-scope.js";
+import { inScope, openScope, type RequestScope } from "./ops/request-scope.js";
 import { Router } from "./router.js";
 import { downloadAsset } from "./routes/assets.js";
 import { checksumRoutes } from "./routes/checksums.js";
@@ -182,20 +182,6 @@ export function createApp(deps: Deps): App {
     }
   }
 
-  function newScope(method: string, headers: { get(name: string): string | null }, connection: Connection): RequestScope {
-    return {
-      id: requestIdFrom(headers.get("x-request-id")),
-      method,
-      path: "",
-      start: performance.now(),
-      // Read when logged: an adapter may look the address up only then.
-      get client() {
-        return connection.client ?? "";
-      },
-      userAgent: headers.get("user-agent") ?? "",
-    };
-  }
-
   /** The access log line and the metrics of one request. */
   function report(scope: RequestScope, { bytesIn, bytesOut, aborted, status }: Outcome & { status: number }): void {
     const seconds = (performance.now() - scope.start) / 1000;
@@ -220,7 +206,7 @@ export function createApp(deps: Deps): App {
 
   return {
     fetch(request, connection = {}) {
-      const scope = newScope(request.method, request.headers, connection);
+      const scope = openScope(request.method, request.headers, connection);
       const pending = inScope(scope, () => handle(request, scope));
       inflight.add(pending);
       const done = () => {
@@ -241,7 +227,7 @@ export function createApp(deps: Deps): App {
       if (pathAndQuery === undefined || deps.storage.current?.() !== true) return undefined;
       const hit = answers.get(cacheKey(pathAndQuery, publicBaseUrl(head, deps.config), headers.get("accept"), null));
       if (!hit || !servesAsIs(hit, (name) => headers.get(name))) return undefined;
-      const scope = newScope(method, headers, connection);
+      const scope = openScope(method, headers, connection);
       const q = pathAndQuery.indexOf("?");
       scope.path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
       scope.route = hit.route;

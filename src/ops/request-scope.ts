@@ -19,6 +19,36 @@ export interface RequestScope {
   status?: number;
 }
 
+/**
+ * A request's scope as the app opens it. A class, not an object literal: a
+ * literal with a getter is built on V8's slow path, 0.4 µs a request, a
+ * sixth of what a kept answer costs the app.
+ */
+class OpenedScope implements RequestScope {
+  path = "";
+  route?: string = undefined;
+  token?: string = undefined;
+  status?: number = undefined;
+  readonly start = performance.now();
+
+  constructor(
+    readonly id: string,
+    readonly method: string,
+    readonly userAgent: string,
+    private readonly connection: { readonly client?: string },
+  ) {}
+
+  /** Read when logged: an adapter may look the address up only then. */
+  get client(): string {
+    return this.connection.client ?? "";
+  }
+}
+
+/** A new request's scope: its id (the client's X-Request-Id when well-formed), method and where it came from. */
+export function openScope(method: string, headers: { get(name: string): string | null }, connection: { readonly client?: string }): RequestScope {
+  return new OpenedScope(requestIdFrom(headers.get("x-request-id")), method, headers.get("user-agent") ?? "", connection);
+}
+
 const scopes = new AsyncLocalStorage<RequestScope>();
 let inFlight = 0;
 
@@ -60,17 +90,21 @@ export function requestIdFrom(header: string | null): string {
   return newId();
 }
 
-const ID_BYTES = 12;
+const ID_CHARS = 16; // 12 random bytes in base64url
 const POOL_IDS = 512;
-let pool = Buffer.alloc(0);
+let pool = "";
 let used = 0;
 
-/** 12 random bytes as base64url; taken from a pool filled 512 ids at a time, a system call per request being a tenth of a small answer's cost. */
+/**
+ * 12 random bytes as base64url, cut from a string of 512 ids made at once: a
+ * system call per request was a tenth of a small answer's cost, and encoding
+ * each id on its own a twentieth.
+ */
 function newId(): string {
   if (used === pool.length) {
-    pool = randomBytes(ID_BYTES * POOL_IDS);
+    pool = randomBytes((ID_CHARS / 4) * 3 * POOL_IDS).toString("base64url");
     used = 0;
   }
-  used += ID_BYTES;
-  return pool.toString("base64url", used - ID_BYTES, used);
+  used += ID_CHARS;
+  return pool.slice(used - ID_CHARS, used);
 }
