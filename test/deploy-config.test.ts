@@ -160,4 +160,19 @@ t.test("download links behind an Ingress or Gateway", async (t) => {
   t.equal(publicBaseUrl(req({ host: "svc:80", forwarded: 'for=1.2.3.4;proto=https;host="releases.example.com", for=5.6.7.8', "x-forwarded-host": "other" }), trusted), "https://releases.example.com", "Forwarded first");
   t.equal(publicBaseUrl(req({ host: "svc:80", forwarded: "for=1.2.3.4;junk", "x-forwarded-proto": "gopher" }), trusted), "http://svc:80", "only http and https");
   t.equal(publicBaseUrl(req({ host: "svc:80", "x-forwarded-host": "a b/<script>" }), trusted), "http://10.0.0.7:8000", "a malformed host is never echoed");
+  // The last direct answer is remembered; nothing else may come back from it.
+  const secure = (headers: Record<string, string>) => new Request("https://10.0.0.7:8443/latest", { headers });
+  const asked: [Request, { publicUrl: string | null; trustProxy: boolean }, string][] = [
+    [req({ host: "svc:80" }), untrusted, "http://svc:80"],
+    [req({ host: "svc:80" }), untrusted, "http://svc:80"],
+    [secure({ host: "svc:80" }), untrusted, "https://svc:80"],
+    [req({ host: "svc:80", "x-forwarded-host": "releases.example.com" }), trusted, "http://releases.example.com"],
+    [req({ host: "svc:80" }), trusted, "http://svc:80"],
+    [req({ host: "other:80" }), untrusted, "http://other:80"],
+    [req({ host: "a b" }), untrusted, "http://10.0.0.7:8000"],
+    [req({ host: "a b" }), untrusted, "http://10.0.0.7:8000"],
+    [req({ host: "svc:80" }), { publicUrl: "https://releases.example.com", trustProxy: false }, "https://releases.example.com"],
+    [req({ host: "svc:80" }), untrusted, "http://svc:80"],
+  ];
+  t.same(asked.map(([request, opts]) => publicBaseUrl(request, opts)), asked.map(([, , want]) => want), "in any order");
 });

@@ -73,6 +73,29 @@ t.test("idle keep-alive connections are closed after KEEPALIVE_TIMEOUT", async (
   t.match(s.received(), /\r\n\r\nOK$/, "answered, then closed once idle");
 });
 
+t.test("a client that stops reading answers kept in memory is dropped after SEND_TIMEOUT", async (t) => {
+  if (!onlyOn(t, ["node"], `${RUNTIME} takes a whole answer into its own memory whatever the client's pace, so SEND_TIMEOUT cannot see a stopped reader`)) return;
+  // A kept answer usually goes to the socket in one write; what the socket cannot take must still time out.
+  const server = await serverFor(t, { env: { SEND_TIMEOUT: "2", KEEPALIVE_TIMEOUT: "120" } });
+  const template = randomBytes(200 * 1024); // small enough to be kept
+  t.equal((await fetch(`${server.url}/assets/tool-v1.0.0.zip`, { method: "PUT", headers: server.auth, body: template })).status, 201);
+  for (let i = 0; i < 3; i++) t.equal((await fetch(`${server.url}/assets/tool-v1.0.0.zip`).then((r) => r.arrayBuffer())).byteLength, template.length);
+  // 400 pipelined requests (80 MB of answers) on one connection, none of them read.
+  const get = `GET /assets/tool-v1.0.0.zip HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`;
+  const open = async () => Number(/^release_server_open_connections (\S+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+  const before = await open(); // this test's own keep-alive connections
+  const started = Date.now();
+  const stalled = await hold(server.url, get.repeat(400), { read: false });
+  const latest = await hold(server.url, `GET /latest HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`.repeat(4000), { read: false });
+  // The server's end closes; the client may not hear of it, its FIN being queued behind the unread bytes.
+  t.ok(await eventually(async () => (await open()) >= before + 2, 1500), "both are open meanwhile");
+  t.ok(await eventually(async () => (await open()) <= before, 30_000), "both connections were dropped");
+  t.ok(Date.now() - started < 20_000, `within ${((Date.now() - started) / 1000).toFixed(1)} s, long before the keep-alive timeout`);
+  t.ok(await answered(server.url), "the server is still answering");
+  stalled.socket.destroy();
+  latest.socket.destroy();
+});
+
 t.test("downloads the client abandons half-way leave no file open", async (t) => {
   if (S3_BACKEND) return t.pass("skipped on the bucket: a download opens no file there (its GET ends with the response)");
   const server = await serverFor(t);

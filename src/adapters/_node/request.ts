@@ -85,7 +85,7 @@ function ownUrl(req: IncomingMessage, scheme: "http" | "https"): string {
 class NodeHead implements RequestHead {
   constructor(
     private readonly req: IncomingMessage,
-    private readonly scheme: "http" | "https",
+    readonly scheme: "http" | "https",
   ) {}
 
   get method(): string {
