@@ -52,7 +52,8 @@ async function main(): Promise<void> {
       log(`no AUTH_TOKEN configured; generated one for this run: ${config.authToken}`);
     }
     log(`starting ${workers} workers (storage ${describeStorage(config)})`, { workers });
-    await runPrimary({ workers, store: await openStoreOrExit(config, log, true), log });
+    // The primary sweeps leftovers before any worker can receive, and leaves indexing to the workers.
+    await runPrimary({ workers, store: await openStoreOrExit(config, log, true, { indexWhenAsked: true }), log });
     log("stopped");
     process.exit(0);
   }
@@ -161,9 +162,9 @@ async function main(): Promise<void> {
 }
 
 /** A bucket, credentials, endpoint or database that cannot be used stops startup with one line. */
-async function openStoreOrExit(config: Config, log: Logger, sweep: boolean): Promise<PackageStore> {
+async function openStoreOrExit(config: Config, log: Logger, sweep: boolean, extra: { indexWhenAsked?: boolean } = {}): Promise<PackageStore> {
   try {
-    return await openStore({ storagePath: config.storagePath, log, sweep, beforeServing: true, ...backendOptions(config) });
+    return await openStore({ storagePath: config.storagePath, log, sweep, beforeServing: true, ...extra, ...backendOptions(config) });
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     console.error(`release-server: cannot open the storage (${describeStorage(config)}): ${err.detail}`);

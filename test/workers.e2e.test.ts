@@ -3,9 +3,12 @@
 // download counts from both add up; a generated token is the same in both;
 // SIGTERM stops them all.
 
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import t from "tap";
 import { curl } from "./helpers/http.js";
-import { onlyOn, runtimeCommand, serverFor, type RunningServer } from "./helpers/server.js";
+import { keptDir, onlyOn, runtimeCommand, S3_BACKEND, serverFor, type RunningServer } from "./helpers/server.js";
 
 /** Waits until every worker has said it listens (the helper returns at the first). */
 async function allListening(server: RunningServer, workers = 2): Promise<void> {
@@ -49,6 +52,24 @@ t.test("download counts from every worker add up", async (t) => {
     count = latest.assets[0].download_count;
   }
   t.equal(count, 10);
+});
+
+t.test("the primary removes leftover uploads before its workers serve, and prunes counts of removed packages", { skip: S3_BACKEND ? "works on the storage directory, not the bucket" : false }, async (t) => {
+  // The primary does not index the directory at start (its workers do): it learns the packages when it first saves counts.
+  const dir = await keptDir(t);
+  await writeFile(join(dir, ".tmp-left-by-a-crash"), "half an upload");
+  await writeFile(join(dir, "keep-v1.0.0.zip"), "kept");
+  await writeFile(join(dir, "gone-v1.0.0.zip"), "removed later");
+  const server = await serverFor(t, { storage: dir, env: { WORKERS: "2" } });
+  await allListening(server);
+  t.notOk(existsSync(join(dir, ".tmp-left-by-a-crash")), "the leftover is gone");
+  for (const name of ["keep-v1.0.0.zip", "gone-v1.0.0.zip"]) for (let i = 0; i < 3; i++) await (await fresh(server, `/assets/${name}`)).arrayBuffer();
+  t.equal((await fresh(server, "/assets/gone-v1.0.0.zip", { method: "DELETE", headers: server.auth })).status, 204);
+  await (await fresh(server, "/assets/keep-v1.0.0.zip")).arrayBuffer();
+  await server.stop();
+  const saved = JSON.parse(await readFile(join(dir, ".download-counts.json"), "utf8")) as { packages: Record<string, { count: number }> };
+  t.same(Object.keys(saved.packages), ["keep-v1.0.0.zip"], "the removed package's count is dropped");
+  t.equal(saved.packages["keep-v1.0.0.zip"].count, 4);
 });
 
 t.test("releases created at once through both workers are all kept; another repository's changes reach both", async (t) => {

@@ -30,6 +30,12 @@ export interface StoreOptions {
   /** Opened at startup, before the server answers anything: its first scan may block. */
   beforeServing?: boolean;
   /**
+   * Build the index when first asked, not at open: for a WORKERS primary, which serves nothing and
+   * needs the index only to prune download counts, while its workers build their own. On a directory
+   * only (a bucket store lists at open).
+   */
+  indexWhenAsked?: boolean;
+  /**
    * A directory may be stat'ed once per turn of the event loop instead of once per request: only
    * where a turn is Node's (every request answered in it was received before the stat).
    */
@@ -42,7 +48,7 @@ export const REDIRECT_SECONDS = 300;
 export async function openStore(opts: StoreOptions): Promise<PackageStore> {
   const namespace = opts.namespace ?? [];
   if ((opts.backend ?? "fs") === "fs") {
-    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn });
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn, indexWhenAsked: opts.indexWhenAsked });
   }
   // Loaded only when chosen: a server on a directory never loads the object-storage code.
   const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);

@@ -171,6 +171,8 @@ export interface FsStoreOptions {
   sweep?: boolean;
   /** Stat the directory once per turn of the event loop for current(), not per call (Node only: see directoryStateThisTurn). */
   statOncePerTurn?: boolean;
+  /** Leave the first scan to the first read (the index is built by any read that finds it out of date). */
+  indexWhenAsked?: boolean;
 }
 
 /** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
@@ -236,6 +238,7 @@ export class FsStore implements PackageStore {
     } catch (err) {
       throw await translate(err, dir);
     }
+    if (opts.indexWhenAsked) return store;
     // The first scan, before anything is served: a stat and a sidecar read per package without the
     // thread pool's round trips (10,000 packages: a fifth of a second instead of one and a half).
     store.scanningSync = opts.syncFirstScan === true;
