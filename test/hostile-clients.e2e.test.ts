@@ -159,7 +159,8 @@ t.test("500 slow readers of a 30 MB asset cost bounded memory and are dropped af
   const gauges = async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     const gauge = (name: string) => Number(new RegExp(`^release_server_${name} (\\S+)$`, "m").exec(text)?.[1]);
-    return { open: gauge("open_connections") };
+    // What the process holds: V8's heap and the buffers outside it (resident memory also counts what the allocator keeps).
+    return { open: gauge("open_connections"), held: gauge("nodejs_heap_size_used_bytes") + gauge("nodejs_external_memory_bytes") };
   };
   // The baseline is a server that has already served as many clients at once, quickly.
   const warm = await holdMany(500, server.url, () => `GET /assets/big.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\nRange: bytes=0-65535\r\n\r\n`);
@@ -169,32 +170,39 @@ t.test("500 slow readers of a 30 MB asset cost bounded memory and are dropped af
   const idle = { rss: await server.rss(), ...(await gauges()) };
 
   // Each asks for the whole asset and never reads a byte of it.
-  const readers = await holdMany(500, server.url, () => `GET /assets/big.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`, { read: false });
-  let peak = 0;
-  let mostOpen = 0;
-  t.ok(
-    await eventually(async () => {
+  const stallAll = async () => {
+    const readers = await holdMany(500, server.url, () => `GET /assets/big.bin HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`, { read: false });
+    let peak = 0;
+    let mostOpen = 0;
+    const dropped = await eventually(async () => {
       peak = Math.max(peak, await server.rss());
       const { open } = await gauges();
       mostOpen = Math.max(mostOpen, open);
       return open <= 1; // only the scrape's own connection
-    }, 30_000),
-    "the server dropped every reader that stopped reading",
-  );
-  t.ok(mostOpen >= 400, `they were held open together meanwhile (${mostOpen} at once)`);
+    }, 30_000);
+    for (const r of readers) r.socket.destroy();
+    return { dropped, peak, mostOpen };
+  };
+  const first = await stallAll();
+  t.ok(first.dropped, "the server dropped every reader that stopped reading");
+  t.ok(first.mostOpen >= 400, `they were held open together meanwhile (${first.mostOpen} at once)`);
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-  t.ok(peak - idle.rss <= 64 * 2 ** 20, `resident memory grew by ${mib(peak - idle.rss)} (at most 64)`);
-  for (const r of readers) r.socket.destroy();
+  t.ok(first.peak - idle.rss <= 64 * 2 ** 20, `resident memory grew by ${mib(first.peak - idle.rss)} (at most 64)`);
 
-  // Afterwards, with ordinary traffic, resident memory settles near idle again.
-  let after = 0;
+  // Afterwards, with ordinary traffic, what the process holds settles near idle again.
+  let held = 0;
   t.ok(
     await eventually(async () => {
       await (await fetch(`${server.url}/assets/big.bin`)).arrayBuffer();
-      after = await server.rss();
-      return after - idle.rss <= 32 * 2 ** 20;
+      held = (await gauges()).held;
+      return held - idle.held <= 32 * 2 ** 20;
     }, 20_000),
-    `resident memory returns near idle: ${mib(after - idle.rss)} above it (at most 32)`,
+    `the process holds ${mib(held - idle.held)} more than at idle (at most 32)`,
   );
+  // Resident memory may stay up: the allocator keeps freed pages, or not, depending on how they lie
+  // (and on what else the machine runs). What it keeps is used again: a second wave costs little more.
+  const second = await stallAll();
+  t.ok(second.dropped, "a second wave is dropped too");
+  t.ok(second.peak - first.peak <= 16 * 2 ** 20, `and grows resident memory to ${mib(second.peak - idle.rss)} above idle, against ${mib(first.peak - idle.rss)} for the first (at most 16 more)`);
   t.ok(await answered(server.url));
 });
