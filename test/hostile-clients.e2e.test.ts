@@ -13,6 +13,11 @@ import { uploadsLeft } from "./helpers/stored.js";
 import { hold, holdMany } from "./helpers/sockets.js";
 
 const host = (url: string) => new URL(url).host;
+/** The unlabelled gauges of one scrape of /metrics, by name without the release_server_ prefix. */
+async function scrape(url: string): Promise<(name: string) => number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return (name) => Number(new RegExp(`^release_server_${name} (\\S+)$`, "m").exec(text)?.[1]);
+}
 const answered = async (url: string) => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) })).status === 200;
 
 t.test("1,000 partial-header sockets are dropped after HEADERS_TIMEOUT; everyone else is served", async (t) => {
@@ -82,7 +87,7 @@ t.test("a client that stops reading answers kept in memory is dropped after SEND
   for (let i = 0; i < 3; i++) t.equal((await fetch(`${server.url}/assets/tool-v1.0.0.zip`).then((r) => r.arrayBuffer())).byteLength, template.length);
   // 400 pipelined requests (80 MB of answers) on one connection, none of them read.
   const get = `GET /assets/tool-v1.0.0.zip HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`;
-  const open = async () => Number(/^release_server_open_connections (\S+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+  const open = async () => (await scrape(server.url))("open_connections");
   const before = await open(); // this test's own keep-alive connections
   const started = Date.now();
   const stalled = await hold(server.url, get.repeat(400), { read: false });
@@ -157,8 +162,7 @@ t.test("500 slow readers of a 30 MB asset cost bounded memory and are dropped af
   const big = randomBytes(30 * 2 ** 20);
   t.equal((await fetch(`${server.url}/assets/big.bin`, { method: "PUT", headers: server.auth, body: big })).status, 201);
   const gauges = async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
-    const gauge = (name: string) => Number(new RegExp(`^release_server_${name} (\\S+)$`, "m").exec(text)?.[1]);
+    const gauge = await scrape(server.url);
     // What the process holds: V8's heap and the buffers outside it (resident memory also counts what the allocator keeps).
     return { open: gauge("open_connections"), held: gauge("nodejs_heap_size_used_bytes") + gauge("nodejs_external_memory_bytes") };
   };

@@ -81,7 +81,6 @@ export class Metrics {
   openConnections: () => number = () => 0;
 
   private readonly requests = new Tally();
-  private readonly durations = new Map<string, Durations>();
   private readonly routes = new Map<string, Map<string, RouteSeries>>(); // method, then route pattern
   private readonly bytesIn = new Tally();
   private readonly bytesOut = new Tally();
@@ -123,15 +122,12 @@ export class Metrics {
     if (!byRoute) this.routes.set(method, (byRoute = new Map()));
     let series = byRoute.get(route);
     if (!series) {
-      const key = `${method} ${route}`;
-      const durations: Durations = { labels: { method, route }, buckets: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };
-      this.durations.set(key, durations);
       series = {
-        durations,
+        durations: { labels: { method, route }, buckets: new Array(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 },
         byStatus: new Map(),
         bytesIn: this.bytesIn.count(route, () => ({ route })),
         bytesOut: this.bytesOut.count(route, () => ({ route })),
-        upload: UPLOAD_ROUTES.has(key),
+        upload: UPLOAD_ROUTES.has(`${method} ${route}`),
       };
       byRoute.set(route, series);
     }
@@ -159,7 +155,7 @@ export class Metrics {
     };
     custom("release_server_http_requests_total", "HTTP requests answered, by method, route pattern and status.", "counter", counter(this.requests, false));
     custom("release_server_http_request_duration_seconds", "Time from a request's arrival until its response was sent in full or abandoned.", "histogram", () =>
-      [...this.durations.values()].flatMap(histogramValues),
+      [...this.routes.values()].flatMap((byRoute) => [...byRoute.values()].flatMap((series) => histogramValues(series.durations))),
     );
     custom("release_server_http_request_bytes_total", "Request body bytes received, by route pattern.", "counter", counter(this.bytesIn, false));
     custom("release_server_http_response_bytes_total", "Response body bytes sent, by route pattern.", "counter", counter(this.bytesOut, false));
