@@ -94,8 +94,9 @@ t.test("a client that stops reading answers kept in memory is dropped after SEND
   const latest = await hold(server.url, `GET /latest HTTP/1.1\r\nHost: ${host(server.url)}\r\n\r\n`.repeat(4000), { read: false });
   // The server's end closes; the client may not hear of it, its FIN being queued behind the unread bytes.
   t.ok(await eventually(async () => (await open()) >= before + 2, 1500), "both are open meanwhile");
-  t.ok(await eventually(async () => (await open()) <= before, 30_000), "both connections were dropped");
-  t.ok(Date.now() - started < 20_000, `within ${((Date.now() - started) / 1000).toFixed(1)} s, long before the keep-alive timeout`);
+  // Until the socket's buffer is full the server is still sending (on a busy bucket, slowly): the bound is the keep-alive timeout's.
+  t.ok(await eventually(async () => (await open()) <= before, 60_000), "both connections were dropped");
+  t.ok(Date.now() - started < 60_000, `within ${((Date.now() - started) / 1000).toFixed(1)} s, long before the keep-alive timeout (120 s)`);
   t.ok(await answered(server.url), "the server is still answering");
   stalled.socket.destroy();
   latest.socket.destroy();
