@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import t, { type Test } from "tap";
 import { namespacePrefix } from "../src/store/index.js";
 import type { S3Client } from "../src/store/s3/client.js";
+import { cuttableProxy } from "./helpers/http.js";
 import { keysUnder, s3Env, testPrefix } from "./helpers/object-storage.js";
 import { runUntilExit, serverFor } from "./helpers/server.js";
 
@@ -135,6 +136,35 @@ if (typeof env === "string") {
     const unbounded = await uploadStream(client, `${prefix}unbounded.bin`, (async function* () { yield Buffer.from("small"); })(), Number.MAX_SAFE_INTEGER);
     t.equal(unbounded.size, 5, "a limit far past any part size still uploads (its parts are bounded)");
     t.same(await client.listMultipartUploads(prefix), [], "no multipart upload is left open");
+  });
+
+  t.test("the object store cut off mid-upload: the upload fails as unavailable, nothing is listed, and uploads work once it is back", async (t) => {
+    const { S3Client } = await import("../src/store/s3/client.js");
+    const { MIN_PART_SIZE } = await import("../src/store/s3/upload.js");
+    const proxy = await cuttableProxy(client.settings.endpoint);
+    t.teardown(() => proxy.close());
+    const prefix = testPrefix(t, client);
+    const store = await openS3(t, prefix, { client: new S3Client({ ...client.settings, endpoint: proxy.url }) });
+    // Past the first part, then the network fails while the rest is still coming.
+    const source = async function* () {
+      yield randomBytes(MIN_PART_SIZE + 1024);
+      proxy.cut();
+      for (let i = 0; i < 3; i++) yield randomBytes(MIN_PART_SIZE / 2);
+    };
+    const failed = await store.stage(source(), 1 << 30).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    t.match(failed, { kind: "unavailable", message: /object storage cannot be reached/ }, "the upload fails as the store being unavailable (503), saying why");
+    proxy.restore();
+    t.same((await store.list()).map((e) => e.name), [], "nothing is listed");
+    const bytes = randomBytes(MIN_PART_SIZE + 5);
+    const { entry } = await store.commit(await store.stage((async function* () { yield bytes; })(), 1 << 30), "after.zip", { overwrite: false });
+    t.equal(entry.sha256, sha(bytes), "once it is back, an upload of more than one part goes through the same client");
+    // The abort sent while the network was down never arrived: a start sweeps what it left.
+    await openS3(t, prefix);
+    t.same(await client.listMultipartUploads(prefix), [], "a restart leaves no multipart upload open");
+    t.same((await keysUnder(client, prefix)).filter((k) => !k.startsWith(".")), ["after.zip", "after.zip.sha256"], "and only the package that was uploaded");
   });
 
   t.test("a listing cut into slices at the last listing's names sees exactly what one listing sees", async (t) => {

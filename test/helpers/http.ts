@@ -3,7 +3,7 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { formWith, type RunningServer } from "./server.js";
 
 export function sha256(data: Uint8Array): string {
@@ -111,4 +111,47 @@ export async function flakyProxy(target: string, limit: number): Promise<{ url: 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address() as { port: number };
   return { url: `http://127.0.0.1:${address.port}`, close: () => server.close() };
+}
+
+/**
+ * A TCP forwarder to `target` that can be cut: cut() resets every connection
+ * and every new one until restore(), as when the network to a server fails.
+ */
+export async function cuttableProxy(target: string): Promise<{ url: string; cut(): void; restore(): void; close(): void }> {
+  const { createServer } = await import("node:net");
+  const { hostname, port } = new URL(target);
+  const open = new Set<Socket>();
+  let down = false;
+  const server = createServer((client) => {
+    if (down) return client.resetAndDestroy();
+    const upstream = connect(Number(port), hostname);
+    const pair = [client, upstream];
+    for (const s of pair) open.add(s);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const close = () => {
+      for (const s of pair) {
+        open.delete(s);
+        s.destroy();
+      }
+    };
+    client.on("error", close).on("close", close);
+    upstream.on("error", close).on("close", close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address() as { port: number };
+  const cut = () => {
+    down = true;
+    for (const s of open) s.resetAndDestroy();
+    open.clear();
+  };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    cut,
+    restore: () => (down = false),
+    close() {
+      cut();
+      server.close();
+    },
+  };
 }

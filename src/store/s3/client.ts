@@ -1,12 +1,18 @@
 // A small S3 client: the dozen REST calls the object-storage backend makes,
 // signed with SigV4 by aws4fetch over the platform's fetch (so it runs
-// unchanged on Node, Bun and Deno). Path-style or virtual-hosted URLs, XML
-// answers read with a few patterns: S3's list and error documents are flat.
+// unchanged on Node, Bun and Deno), except the ones that carry bytes we hold
+// (an upload's parts), which go over node:http, in Node, Bun and Deno alike:
+// fetch copies a Uint8Array body before it sends it, and those copies of every
+// part were most of what a large upload added to the process. Path-style or
+// virtual-hosted URLs, XML answers read with a few patterns: S3's list and
+// error documents are flat.
 //
 // Every failure is an S3Error carrying the HTTP status and S3's error code, or
 // status 0 when the endpoint could not be reached at all.
 
-import { AwsClient } from "aws4fetch";
+import { AwsClient, AwsV4Signer } from "aws4fetch";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 
 export interface S3Settings {
   endpoint: string;
@@ -57,10 +63,12 @@ interface RequestOptions {
 export class S3Client {
   private readonly aws: AwsClient;
   private readonly base: URL;
+  /** The signing keys aws4fetch derives, kept for the requests signed here too. */
+  private readonly keys = new Map<string, ArrayBuffer>();
 
   constructor(readonly settings: S3Settings) {
     // Retries are ours to decide: a streamed body cannot be sent twice.
-    this.aws = new AwsClient({ accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, service: "s3", region: settings.region, retries: 0 });
+    this.aws = new AwsClient({ accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, service: "s3", region: settings.region, retries: 0, cache: this.keys });
     this.base = new URL(settings.endpoint);
   }
 
@@ -82,9 +90,13 @@ export class S3Client {
     const url = this.url(key, opts.query);
     let response: Response;
     try {
-      response = await this.aws.fetch(url.href, { method, headers: opts.headers, body: opts.body as BodyInit | undefined, signal: opts.signal });
+      response =
+        opts.body instanceof Uint8Array
+          ? await this.sendHeld(method, url, opts.headers ?? {}, opts.body)
+          : await this.aws.fetch(url.href, { method, headers: opts.headers, body: opts.body, signal: opts.signal });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      // fetch wraps the socket's error in its cause; node:http throws it as is.
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause ?? (err as { code?: string; message?: string });
       throw new S3Error(0, cause?.code ?? "NetworkError", `cannot reach ${this.base.origin}: ${cause?.message ?? (err as Error).message}`);
     }
     if (response.ok || opts.accept?.includes(response.status)) return response;
@@ -92,6 +104,32 @@ export class S3Client {
     const code = tag(text, "Code") ?? statusCode(response.status);
     const message = tag(text, "Message") ?? `HTTP ${response.status}`;
     throw new S3Error(response.status, code, `${method} ${key || "bucket"}: ${code}: ${message}`);
+  }
+
+  /**
+   * Sends bytes we hold as they are, without fetch's copy. The payload is not part of the signature
+   * (UNSIGNED-PAYLOAD, as aws4fetch signs every S3 request): the upload's own SHA-256 is what the
+   * server checks them against.
+   */
+  private async sendHeld(method: string, url: URL, headers: Record<string, string>, body: Uint8Array): Promise<Response> {
+    const signer = new AwsV4Signer({ method, url: url.href, headers, accessKeyId: this.settings.accessKeyId, secretAccessKey: this.settings.secretAccessKey, service: "s3", region: this.settings.region, cache: this.keys });
+    const signed = await signer.sign();
+    const head: Record<string, string> = { "content-length": String(body.byteLength) };
+    signed.headers.forEach((value, name) => (head[name] = value));
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, { method, headers: head }, resolve);
+      req.once("error", reject);
+      req.end(body);
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of answer) chunks.push(chunk as Buffer);
+    const headersOut = new Headers();
+    for (let i = 0; i < answer.rawHeaders.length; i += 2) headersOut.append(answer.rawHeaders[i], answer.rawHeaders[i + 1]);
+    const status = answer.statusCode ?? 0;
+    // A Response cannot carry a body with these statuses.
+    const empty = status === 204 || status === 304 || method === "HEAD";
+    return new Response(empty ? null : Buffer.concat(chunks), { status, statusText: answer.statusMessage, headers: headersOut });
   }
 
   async headBucket(): Promise<void> {
