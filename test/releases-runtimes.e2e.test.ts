@@ -1,7 +1,10 @@
 // The release API under every runtime the server supports: the specify
 // client's algorithm, an asset's bytes through the API, and download_count
 // (counted when a download completes, which each adapter reports its own way).
+// Also a package of more than one upload part: on the bucket (`npm run
+// test:s3`) the parts go over node:http, which each runtime implements itself.
 
+import { randomBytes } from "node:crypto";
 import t from "tap";
 import { bytesFor, getJson, sha256, specifyDownload, upload } from "./helpers/releases.js";
 import { startServer } from "./helpers/server.js";
@@ -31,6 +34,11 @@ for (const runtime of ["node", "bun", "deno"] as const) {
       if (count !== 2) await new Promise((r) => setTimeout(r, 50));
     }
     t.equal(count, 2, "the specify download and the API download both counted");
+    const big = randomBytes(2 * 8 * 2 ** 20 + 123); // three parts of an upload to the bucket
+    const put = await fetch(`${server.url}/assets/big-1.0.0.bin`, { method: "PUT", headers: server.auth, body: big });
+    t.equal(put.status, 201, "a package of three upload parts is stored");
+    t.equal((await put.json()).sha256, sha256(big));
+    t.equal(sha256(new Uint8Array(await (await fetch(`${server.url}/assets/big-1.0.0.bin`)).arrayBuffer())), sha256(big), "and comes back whole");
     const missing = await getJson(`${server.url}/repos/o/r/releases/tags/v9.9.9`);
     t.equal(missing.status, 404);
     t.equal(missing.body.message, "Not Found");
