@@ -120,13 +120,15 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse, optio
 
 /** Writes an answer the app gave at once: its head and kept bytes, in one call. */
 function sendAtOnce(req: IncomingMessage, res: ServerResponse, answer: AtOnce, sendTimeout: number): void {
-  res.once("close", () => answer.finished({ bytesOut: answer.body?.length ?? 0, aborted: !res.writableFinished }));
   res.writeHead(answer.status, answer.headers);
   res.end(answer.body ?? undefined);
-  // Only what the socket did not take at once waits on the client (usually nothing: the answer went
-  // out in one write, and Node's keep-alive timeout takes over). Arming a timer for every answer
-  // anyway cost as much as looking the answer up.
-  if (sendTimeout > 0 && res.writableLength > 0) req.socket.setTimeout(sendTimeout);
+  const bytesOut = answer.body?.length ?? 0;
+  // Usually the socket took the whole answer in one write: it is sent, and Node's keep-alive timeout
+  // takes over. Only what it did not take waits on the client, with a listener and a send timer; both
+  // for every answer cost as much as looking the answer up.
+  if (res.writableFinished) return answer.finished({ bytesOut, aborted: false });
+  res.once("close", () => answer.finished({ bytesOut, aborted: !res.writableFinished }));
+  if (sendTimeout > 0) req.socket.setTimeout(sendTimeout);
 }
 
 function expectsContinue(req: IncomingMessage): boolean {
