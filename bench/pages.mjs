@@ -1,6 +1,6 @@
 // How long the pages take to render with many packages (no HTTP, no disk):
 // node bench/pages.mjs [packages], after npm run build. Figures go in
-// docs/benchmarks.md, never into tests.
+// docs/BENCHMARKS.md, never into tests.
 import { releaseModel } from "../dist/releases.js";
 import { landingPage, packagesPage, releasePage, releasesPage } from "../dist/views/pages.js";
 

@@ -200,7 +200,7 @@ t.test("500 slow readers of a 30 MB asset cost bounded memory and are dropped af
     for (const r of readers) r.socket.destroy();
     t.ok(dropped, `${wave} wave: the server dropped every reader that stopped reading`);
     t.ok(together >= 400 && stillOpen >= 400, `they were held open together meanwhile (${together}, then ${stillOpen} at once)`);
-    // The chunks in flight: 32 KiB each, beyond the 32 MiB budget that the ones which grew share (docs/OPERATIONS.md);
+    // The chunks in flight: 32 KiB each, beyond the 32 MiB budget that the ones which grew share (docs/limits-logs-and-metrics.md);
     // then the connections' own objects. Measured: 55 MiB (a snapshot showed 467 chunks of 32 KiB, 33 of 1 MiB).
     t.ok(holding - idle.held <= 64 * 2 ** 20, `while held, they cost ${mib(holding - idle.held)} (at most 64)`);
     const after = await held();

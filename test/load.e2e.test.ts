@@ -1,6 +1,6 @@
 // The load script (npm run load), shortened: mixed downloads, ranges, listings
 // and uploads at full concurrency with wrk; zero errors, and afterwards every
-// listed package hashes to its listed digest. Figures: docs/OPERATIONS.md.
+// listed package hashes to its listed digest. Figures: docs/limits-logs-and-metrics.md.
 
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
