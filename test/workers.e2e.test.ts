@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
-import { curl } from "./helpers/http.js";
+import { curl, ownerOfPort, recordingProxy } from "./helpers/http.js";
+import { eventually } from "./helpers/requests.js";
 import { keptDir, onlyOn, runtimeCommand, S3_BACKEND, serverFor, type RunningServer } from "./helpers/server.js";
 
 /** Waits until every worker has said it listens (the helper returns at the first). */
@@ -70,6 +71,34 @@ t.test("the primary removes leftover uploads before its workers serve, and prune
   const saved = JSON.parse(await readFile(join(dir, ".download-counts.json"), "utf8")) as { packages: Record<string, { count: number }> };
   t.same(Object.keys(saved.packages), ["keep-v1.0.0.zip"], "the removed package's count is dropped");
   t.equal(saved.packages["keep-v1.0.0.zip"].count, 4);
+});
+
+t.test("on the bucket the primary lists the packages only when it saves counts, never on its workers' timer", { skip: S3_BACKEND ? false : "the bucket's listings (on a directory: the test above)" }, async (t) => {
+  // Every request to the bucket goes through a proxy that tells whose it is: the primary's, or not.
+  let primary = 0;
+  const owners: Promise<number | undefined>[] = [];
+  const proxy = await recordingProxy(process.env.S3_ENDPOINT!, (line, port) => {
+    // The package listing is the one with a delimiter; the sweep also lists staged uploads, without.
+    if (!/[?&]list-type=2&/.test(line) || !/[?&]delimiter=/.test(line)) return;
+    const owner = ownerOfPort(port, [primary]);
+    owners.push(owner);
+    return owner; // the listing waits for it: the connection is still open while its owner is looked up
+  });
+  t.teardown(() => proxy.close());
+  const server = await serverFor(t, { env: { WORKERS: "2", S3_ENDPOINT: proxy.url, INDEX_REFRESH_INTERVAL: "1" } });
+  primary = server.proc.pid!;
+  await allListening(server);
+  t.equal((await fresh(server, "/assets/listed-v1.0.0.zip", { method: "PUT", headers: server.auth, body: "listed" })).status, 201);
+  await new Promise((r) => setTimeout(r, 3000)); // six turns of the workers' timer
+  const serving = await Promise.all(owners.splice(0));
+  t.ok(serving.length >= 4, `the workers list the bucket on their timer (${serving.length} listings)`);
+  t.equal(serving.filter((pid) => pid === primary).length, 0, "the primary never did while they served");
+  // A download to count: the primary saves it (and lists the packages, to drop the counts of removed ones).
+  await (await fresh(server, "/assets/listed-v1.0.0.zip")).arrayBuffer();
+  const counted = async () => ((await (await fresh(server, "/latest")).json()) as { assets: { download_count: number }[] }).assets[0].download_count === 1;
+  t.ok(await eventually(counted), "the download is counted");
+  t.equal(await server.stop(), 0);
+  t.ok((await Promise.all(owners)).includes(primary), "it lists them when it saves counts (so the proxy does tell its requests apart)");
 });
 
 t.test("releases created at once through both workers are all kept; another repository's changes reach both", async (t) => {

@@ -32,7 +32,8 @@ export interface StoreOptions {
   /**
    * Build the index when first asked, not at open: for a WORKERS primary, which serves nothing and
    * needs the index only to prune download counts, while its workers build their own. On a directory
-   * only (a bucket store lists at open).
+   * and a bucket without a database (whose index then is not listed again on a timer either); with
+   * a database the store reads its index from it at open, and reconciles it with the bucket as usual.
    */
   indexWhenAsked?: boolean;
   /**
@@ -61,6 +62,7 @@ export async function openStore(opts: StoreOptions): Promise<PackageStore> {
     redirectSeconds: s3.redirectDownloads ? REDIRECT_SECONDS : 0,
     log: opts.log,
     sweep: opts.sweep,
+    indexWhenAsked: opts.indexWhenAsked,
   };
   if (opts.databaseUrl) {
     const { PgS3Store } = await import("./pg/pg-store.js");

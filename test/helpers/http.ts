@@ -114,20 +114,29 @@ export async function flakyProxy(target: string, limit: number): Promise<{ url: 
 }
 
 /**
- * A TCP forwarder to `target` that can be cut: cut() resets every connection
- * and every new one until restore(), as when the network to a server fails.
+ * A TCP forwarder to `target`, each connection piped both ways. `admit` may
+ * refuse a connection (it is reset); `sent` sees what each client sends, which
+ * is passed on once the promise it may return has settled.
  */
-export async function cuttableProxy(target: string): Promise<{ url: string; cut(): void; restore(): void; close(): void }> {
+async function forwarder(target: string, hooks: { admit?: () => boolean; sent?: (data: Buffer, client: Socket) => Promise<unknown> | void } = {}) {
   const { createServer } = await import("node:net");
   const { hostname, port } = new URL(target);
   const open = new Set<Socket>();
-  let down = false;
   const server = createServer((client) => {
-    if (down) return client.resetAndDestroy();
+    if (hooks.admit?.() === false) return client.resetAndDestroy();
     const upstream = connect(Number(port), hostname);
     const pair = [client, upstream];
     for (const s of pair) open.add(s);
-    client.pipe(upstream);
+    client.on("data", (d: Buffer) => {
+      const seen = hooks.sent?.(d, client);
+      if (!seen) return void upstream.write(d);
+      client.pause();
+      void seen.finally(() => {
+        upstream.write(d);
+        client.resume();
+      });
+    });
+    client.on("end", () => upstream.end());
     upstream.pipe(client);
     const close = () => {
       for (const s of pair) {
@@ -140,18 +149,65 @@ export async function cuttableProxy(target: string): Promise<{ url: string; cut(
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address() as { port: number };
-  const cut = () => {
-    down = true;
+  /** Resets every connection open now. */
+  const reset = () => {
     for (const s of open) s.resetAndDestroy();
     open.clear();
   };
+  return { url: `http://127.0.0.1:${address.port}`, reset, close: () => (reset(), server.close()) };
+}
+
+/**
+ * A TCP forwarder to `target` that can be cut: cut() resets every connection
+ * and every new one until restore(), as when the network to a server fails.
+ */
+export async function cuttableProxy(target: string): Promise<{ url: string; cut(): void; restore(): void; close(): void }> {
+  let down = false;
+  const proxy = await forwarder(target, { admit: () => !down });
   return {
-    url: `http://127.0.0.1:${address.port}`,
-    cut,
-    restore: () => (down = false),
-    close() {
-      cut();
-      server.close();
+    url: proxy.url,
+    cut() {
+      down = true;
+      proxy.reset();
     },
+    restore: () => (down = false),
+    close: proxy.close,
   };
+}
+
+/**
+ * A TCP forwarder to `target` that reports the request line of every HTTP/1.1
+ * request passing through, with the client's port: who asked what of `target`.
+ * A request goes on once what `onRequest` returns has settled, so the client is
+ * still connected, waiting, meanwhile.
+ */
+export async function recordingProxy(target: string, onRequest: (line: string, clientPort: number) => Promise<unknown> | void): Promise<{ url: string; close(): void }> {
+  const proxy = await forwarder(target, {
+    sent(data, client) {
+      // Bodies here are small documents and short uploads: a line shaped like a request head is one.
+      const heads = [...data.toString("latin1").matchAll(/^(?:GET|HEAD|PUT|POST|DELETE) \S+ HTTP\/1\.1\r$/gm)];
+      return heads.length === 0 ? undefined : Promise.all(heads.map((m) => onRequest(m[0].trimEnd(), client.remotePort!)));
+    },
+  });
+  return { url: proxy.url, close: proxy.close };
+}
+
+/** The process holding the loopback TCP socket whose local port is `port`, among `pids` (Linux: /proc). */
+export async function ownerOfPort(port: number, pids: number[]): Promise<number | undefined> {
+  const { readFile, readdir, readlink } = await import("node:fs/promises");
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  let inode: string | undefined;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const row of (await readFile(table, "utf8").catch(() => "")).split("\n").slice(1)) {
+      const cols = row.trim().split(/\s+/);
+      if (cols[1]?.endsWith(`:${hex}`)) inode = cols[9];
+    }
+  }
+  if (!inode) return undefined;
+  for (const pid of pids) {
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+      if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")) === `socket:[${inode}]`) return pid;
+    }
+  }
+  return undefined;
 }

@@ -66,6 +66,11 @@ export interface S3StoreOptions {
   sweep?: boolean;
   /** The fewest known names worth a listing slice of their own (default 1,000; tests use fewer). */
   listSliceMin?: number;
+  /**
+   * List the bucket only when a read asks, never at open nor on a timer: for a WORKERS primary, which
+   * serves nothing and needs the index only to prune download counts, while its workers keep their own.
+   */
+  indexWhenAsked?: boolean;
 }
 
 /**
@@ -170,6 +175,11 @@ export class S3Store implements PackageStore {
 
   protected async start(): Promise<void> {
     await this.checkBucket();
+    if (this.opts.indexWhenAsked) {
+      // The first read lists (fresh() finds no listing yet); no timer lists again meanwhile.
+      if (this.opts.sweep !== false) await this.sweep(this.notMine);
+      return;
+    }
     const saved = await this.savedIndex();
     if (saved.size === 0) {
       if (this.opts.sweep !== false) await this.sweep(this.notMine); // one replica: every other staged upload is a leftover
