@@ -4,7 +4,7 @@
 
 import { createServer, type AddressInfo } from "node:net";
 import process from "node:process";
-import type { Adapter } from "./adapters/types.js";
+import type { Adapter, StoreSupport } from "./adapters/types.js";
 import { createApp } from "./app.js";
 import { shortTokenNames, TokenAuth } from "./auth.js";
 import { isWorker, runPrimary, sharedCounts, sharedStore } from "./cluster.js";
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     }
     log(`starting ${workers} workers (storage ${describeStorage(config)})`, { workers });
     // The primary sweeps leftovers before any worker can receive, and leaves indexing to the workers.
-    await runPrimary({ workers, store: await openStoreOrExit(config, log, true, { indexWhenAsked: true }), log });
+    await runPrimary({ workers, store: await openStoreOrExit(config, adapter.store, log, true, { indexWhenAsked: true }), log });
     log("stopped");
     process.exit(0);
   }
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     ? watchTokenFile(config.authTokenFile, config.authTokenSource, config.authToken, auth, log)
     : () => {};
   // Only the primary cleans up after a crash: a worker's sibling may be receiving into a temp file.
-  const opened = await openStoreOrExit(config, log, !isWorker());
+  const opened = await openStoreOrExit(config, adapter.store, log, !isWorker());
   const storage = isWorker() ? sharedStore(opened) : opened;
   let invalidate = () => {};
   const downloads = isWorker()
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     defaultName: parseFullName(config.defaultRepository)!,
     defaultStore: storage,
     defaultDownloads: downloads,
-    storeOptions: { ...backendOptions(config), sweep: !isWorker() },
+    storeOptions: { ...backendOptions(config, adapter.store), sweep: !isWorker() },
     share: isWorker() ? sharedStore : undefined,
   });
   const metrics = new Metrics(async () => {
@@ -162,9 +162,9 @@ async function main(): Promise<void> {
 }
 
 /** A bucket, credentials, endpoint or database that cannot be used stops startup with one line. */
-async function openStoreOrExit(config: Config, log: Logger, sweep: boolean, extra: { indexWhenAsked?: boolean } = {}): Promise<PackageStore> {
+async function openStoreOrExit(config: Config, runtime: StoreSupport, log: Logger, sweep: boolean, extra: { indexWhenAsked?: boolean } = {}): Promise<PackageStore> {
   try {
-    return await openStore({ storagePath: config.storagePath, log, sweep, beforeServing: true, ...extra, ...backendOptions(config) });
+    return await openStore({ storagePath: config.storagePath, log, sweep, beforeServing: true, ...extra, ...backendOptions(config, runtime) });
   } catch (err) {
     if (!(err instanceof StoreError)) throw err;
     console.error(`release-server: cannot open the storage (${describeStorage(config)}): ${err.detail}`);
@@ -172,10 +172,15 @@ async function openStoreOrExit(config: Config, log: Logger, sweep: boolean, extr
   }
 }
 
-function backendOptions(config: Config) {
-  // Node's event loop answers the requests it read in one poll phase before its setImmediate callbacks; other runtimes' loops are not known to.
-  const statOncePerTurn = detectRuntime() === "node";
-  return { backend: config.storageBackend, s3: config.s3, indexRefreshInterval: config.indexRefreshInterval, databaseUrl: config.databaseUrl, statOncePerTurn };
+function backendOptions(config: Config, runtime: StoreSupport) {
+  return {
+    backend: config.storageBackend,
+    s3: config.s3,
+    indexRefreshInterval: config.indexRefreshInterval,
+    databaseUrl: config.databaseUrl,
+    statOncePerTurn: runtime.statOncePerTurn,
+    statDirectory: runtime.statDirectory,
+  };
 }
 
 function describeStorage(config: Config): string {

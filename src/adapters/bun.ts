@@ -3,7 +3,7 @@
 // Bun has one idle timeout per connection (at most 255 s) and no header
 // timeout or connection limit of its own: see the README's "Timeouts and limits".
 
-import type { Serve, WorkerSupport } from "./types.js";
+import type { Serve, StoreSupport, WorkerSupport } from "./types.js";
 import { handleWeb } from "./_web/streams.js";
 
 interface BunServer {
@@ -26,6 +26,9 @@ declare const Bun: {
 
 // node:cluster forks the workers; each binds the port itself.
 export const workers: WorkerSupport = { bindsOwnPort: true };
+
+// Bun's event loop is not known to answer a turn's requests before its setImmediate callbacks.
+export const store: StoreSupport = { statOncePerTurn: false };
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;

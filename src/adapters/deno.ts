@@ -3,7 +3,7 @@
 // Deno.serve has no header, keep-alive or connection-count settings: see the
 // README's "Timeouts and limits".
 
-import type { Serve, WorkerSupport } from "./types.js";
+import type { Serve, StoreSupport, WorkerSupport } from "./types.js";
 import { handleWeb } from "./_web/streams.js";
 
 interface DenoServer {
@@ -16,6 +16,17 @@ declare const Deno: {
   ): DenoServer;
   listenDatagram?: unknown;
   permissions: { querySync(descriptor: { name: "run" }): { state: string } };
+  statSync(path: string): { ino: number | null; mtime: Date | null };
+};
+
+// Deno's loop is not known to answer a turn's requests before its setImmediate callbacks, so the
+// directory is stat'ed per request: with Deno's own stat, 1 µs, where its node:fs statSync takes 5.5.
+export const store: StoreSupport = {
+  statOncePerTurn: false,
+  statDirectory(path) {
+    const info = Deno.statSync(path);
+    return { ino: info.ino ?? 0, mtimeMs: info.mtime?.getTime() ?? 0 };
+  },
 };
 
 // node:cluster forks the workers (Deno runs them with the primary's flags); each binds the port

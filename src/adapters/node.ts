@@ -15,11 +15,14 @@ import type { App, AtOnce } from "../app.js";
 import { json } from "../http.js";
 import { packageBodyOf, type PackageBody } from "../package-body.js";
 import { cachedAnswerOf } from "../response-cache.js";
-import type { Serve, ServeOptions, WorkerSupport } from "./types.js";
+import type { Serve, ServeOptions, StoreSupport, WorkerSupport } from "./types.js";
 import { headOf, toRequest } from "./_node/request.js";
 
 // node:cluster's primary listens and hands each connection to a worker.
 export const workers: WorkerSupport = { bindsOwnPort: false };
+
+// Node's loop answers the requests it read in one poll phase before its setImmediate callbacks.
+export const store: StoreSupport = { statOncePerTurn: true };
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;

@@ -41,8 +41,20 @@ export interface WorkerSupport {
   unavailable?(): string | undefined;
 }
 
+/** What the directory store should know of this runtime (src/store/fs/fs-store.ts). */
+export interface StoreSupport {
+  /**
+   * The event loop answers every request it read in one turn before its setImmediate callbacks (as
+   * Node's does), so the storage directory may be stat'ed once per turn instead of per request.
+   */
+  statOncePerTurn: boolean;
+  /** A cheaper stat of the storage directory than node:fs's, where the runtime has one. */
+  statDirectory?: (path: string) => { ino: number; mtimeMs: number };
+}
+
 /** What each module in src/adapters/ exports. */
 export interface Adapter {
   serve: Serve;
   workers: WorkerSupport;
+  store: StoreSupport;
 }

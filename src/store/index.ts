@@ -41,6 +41,8 @@ export interface StoreOptions {
    * where a turn is Node's (every request answered in it was received before the stat).
    */
   statOncePerTurn?: boolean;
+  /** A cheaper stat of the storage directory than node:fs's, where the runtime has one (src/adapters/types.ts). */
+  statDirectory?: (path: string) => { ino: number; mtimeMs: number };
 }
 
 /** How long a redirected download's presigned URL stays valid. */
@@ -49,7 +51,7 @@ export const REDIRECT_SECONDS = 300;
 export async function openStore(opts: StoreOptions): Promise<PackageStore> {
   const namespace = opts.namespace ?? [];
   if ((opts.backend ?? "fs") === "fs") {
-    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn, indexWhenAsked: opts.indexWhenAsked });
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn, statDirectory: opts.statDirectory, indexWhenAsked: opts.indexWhenAsked });
   }
   // Loaded only when chosen: a server on a directory never loads the object-storage code.
   const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);

@@ -173,6 +173,8 @@ export interface FsStoreOptions {
   statOncePerTurn?: boolean;
   /** Leave the first scan to the first read (the index is built by any read that finds it out of date). */
   indexWhenAsked?: boolean;
+  /** Stats the directory for current() and the rescan check, where the runtime has a cheaper way than node:fs. */
+  statDirectory?: (path: string) => { ino: number; mtimeMs: number };
 }
 
 /** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
@@ -187,6 +189,7 @@ export class FsStore implements PackageStore {
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private turnState: string | null = null; // its state as stat'ed in this turn of the event loop
   private readonly statOncePerTurn: boolean;
+  private readonly statDirectory: (path: string) => { ino: number; mtimeMs: number };
   private readonly echoes = new Map<string, number>(); // names this store just changed, until when the watcher's report of them is ours
   private dirty = true;
   private watcher: FSWatcher | null = null;
@@ -210,6 +213,7 @@ export class FsStore implements PackageStore {
   ) {
     this.log = opts.log ?? (() => {});
     this.statOncePerTurn = opts.statOncePerTurn === true;
+    this.statDirectory = opts.statDirectory ?? statSync;
   }
 
   /**
@@ -601,7 +605,7 @@ export class FsStore implements PackageStore {
 
   private directoryState(): string {
     try {
-      const st = statSync(this.dir);
+      const st = this.statDirectory(this.dir);
       return `${st.ino}:${st.mtimeMs}`;
     } catch {
       return "";
