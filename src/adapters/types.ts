@@ -1,5 +1,6 @@
 import type { App } from "../app.js";
 import type { Logger } from "../ops/log.js";
+import type { StatDirectory } from "../store/index.js";
 
 export interface ServeOptions {
   host: string;
@@ -49,7 +50,7 @@ export interface StoreSupport {
    */
   statOncePerTurn: boolean;
   /** A cheaper stat of the storage directory than node:fs's, where the runtime has one. */
-  statDirectory?: (path: string) => { ino: number; mtimeMs: number };
+  statDirectory?: StatDirectory;
 }
 
 /** What each module in src/adapters/ exports. */

@@ -1,13 +1,14 @@
 // The store's one door: the contract, its errors, and the backend the
 // configuration chooses. Everything outside src/store/ imports from here.
 
-import { FsStore } from "./fs/fs-store.js";
+import { FsStore, type StatDirectory } from "./fs/fs-store.js";
 import type { PackageStore } from "./contract.js";
 import type { S3Config } from "../config.js";
 
 export type { DocumentChange, KeptBytes, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "./contract.js";
 export * from "./errors.js";
 export { DownloadCounts } from "./download-counts.js";
+export type { StatDirectory } from "./fs/fs-store.js";
 
 export interface StoreOptions {
   storagePath: string;
@@ -42,7 +43,7 @@ export interface StoreOptions {
    */
   statOncePerTurn?: boolean;
   /** A cheaper stat of the storage directory than node:fs's, where the runtime has one (src/adapters/types.ts). */
-  statDirectory?: (path: string) => { ino: number; mtimeMs: number };
+  statDirectory?: StatDirectory;
 }
 
 /** How long a redirected download's presigned URL stays valid. */

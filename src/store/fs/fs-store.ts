@@ -174,8 +174,11 @@ export interface FsStoreOptions {
   /** Leave the first scan to the first read (the index is built by any read that finds it out of date). */
   indexWhenAsked?: boolean;
   /** Stats the directory for current() and the rescan check, where the runtime has a cheaper way than node:fs. */
-  statDirectory?: (path: string) => { ino: number; mtimeMs: number };
+  statDirectory?: StatDirectory;
 }
+
+/** A stat of the storage directory: what tells that its entries changed. */
+export type StatDirectory = (path: string) => { ino: number; mtimeMs: number };
 
 /** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
 export const NAMESPACE_DIR = ".repos";
@@ -189,7 +192,7 @@ export class FsStore implements PackageStore {
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private turnState: string | null = null; // its state as stat'ed in this turn of the event loop
   private readonly statOncePerTurn: boolean;
-  private readonly statDirectory: (path: string) => { ino: number; mtimeMs: number };
+  private readonly statDirectory: StatDirectory;
   private readonly echoes = new Map<string, number>(); // names this store just changed, until when the watcher's report of them is ours
   private dirty = true;
   private watcher: FSWatcher | null = null;

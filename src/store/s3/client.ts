@@ -10,7 +10,7 @@
 // Every failure is an S3Error carrying the HTTP status and S3's error code, or
 // status 0 when the endpoint could not be reached at all.
 
-import { AwsClient, AwsV4Signer } from "aws4fetch";
+import { AwsClient } from "aws4fetch";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 
@@ -63,12 +63,10 @@ interface RequestOptions {
 export class S3Client {
   private readonly aws: AwsClient;
   private readonly base: URL;
-  /** The signing keys aws4fetch derives, kept for the requests signed here too. */
-  private readonly keys = new Map<string, ArrayBuffer>();
 
   constructor(readonly settings: S3Settings) {
     // Retries are ours to decide: a streamed body cannot be sent twice.
-    this.aws = new AwsClient({ accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, service: "s3", region: settings.region, retries: 0, cache: this.keys });
+    this.aws = new AwsClient({ accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey, service: "s3", region: settings.region, retries: 0 });
     this.base = new URL(settings.endpoint);
   }
 
@@ -112,8 +110,7 @@ export class S3Client {
    * server checks them against.
    */
   private async sendHeld(method: string, url: URL, headers: Record<string, string>, body: Uint8Array): Promise<Response> {
-    const signer = new AwsV4Signer({ method, url: url.href, headers, accessKeyId: this.settings.accessKeyId, secretAccessKey: this.settings.secretAccessKey, service: "s3", region: this.settings.region, cache: this.keys });
-    const signed = await signer.sign();
+    const signed = await this.aws.sign(url.href, { method, headers }); // the head alone: no body to copy
     const head: Record<string, string> = { "content-length": String(body.byteLength) };
     signed.headers.forEach((value, name) => (head[name] = value));
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
