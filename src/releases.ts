@@ -54,8 +54,29 @@ export function stableId(text: string): number {
   return digest.readUIntBE(0, 6) || 1;
 }
 
+// Entries are never changed in place, and the store keeps the same entry
+// objects across index changes: what is derived from one entry alone is
+// worked out once per entry, not once per model (10,000 packages: a SHA-256
+// and a name parse each, on every upload).
+const assetIds = new WeakMap<PackageEntry, number>();
+const parsedEntries = new WeakMap<PackageEntry, Parsed>();
+
 export function assetId(p: PackageEntry): number {
-  return stableId(`asset\0${p.name}\0${p.sha256}`);
+  let id = assetIds.get(p);
+  if (id === undefined) assetIds.set(p, (id = stableId(`asset\0${p.name}\0${p.sha256}`)));
+  return id;
+}
+
+function parsed(entry: PackageEntry): Parsed {
+  let p = parsedEntries.get(entry);
+  if (!p) parsedEntries.set(entry, (p = { ...parseName(entry.name), entry }));
+  return p;
+}
+
+/** Id → package, for the packages given; built on the first lookup (most answers never look one up). */
+export function assetIndex(packages: readonly PackageEntry[]): (id: number) => PackageEntry | undefined {
+  let byId: Map<number, PackageEntry> | undefined;
+  return (id) => (byId ??= new Map(packages.map((p) => [assetId(p), p]))).get(id);
 }
 
 function releaseId(key: string): number {
@@ -79,13 +100,17 @@ export function releaseModel(packages: readonly PackageEntry[]): ReleaseModel {
 }
 
 function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
-  const parsed: Parsed[] = packages.map((entry) => ({ ...parseName(entry.name), entry }));
+  const all = packages.map(parsed);
 
   const byVersion = new Map<string, Parsed[]>();
   const unversioned: Parsed[] = [];
-  for (const p of parsed) {
+  for (const p of all) {
     if (!p.version) unversioned.push(p);
-    else byVersion.set(p.version.text, [...(byVersion.get(p.version.text) ?? []), p]);
+    else {
+      const members = byVersion.get(p.version.text);
+      if (members) members.push(p);
+      else byVersion.set(p.version.text, [p]);
+    }
   }
   const releases: Release[] = [...byVersion.entries()].map(([key, members]) => {
     const version = members[0].version!;
@@ -112,10 +137,9 @@ function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
     });
   }
 
-  const latest = latestRelease(parsed);
+  const latest = latestRelease(all);
   const releaseById = new Map(releases.map((r) => [r.id, r]));
   releaseById.set(latest.id, latest);
-  const assetById = new Map(packages.map((p) => [assetId(p), p]));
   return {
     releases,
     latest,
@@ -125,7 +149,7 @@ function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
       const key = tag === UNVERSIONED_TAG ? tag : tag.replace(/^v(?=\d)/, "");
       return releases.find((r) => r.key === key);
     },
-    asset: (id) => assetById.get(id),
+    asset: assetIndex(packages),
   };
 }
 
@@ -177,8 +201,7 @@ function isBetter(p: Parsed, than: Parsed): boolean {
 
 /** What /latest serves for families with versions: retention never deletes these. */
 export function latestVersionedPackages(packages: readonly PackageEntry[]): PackageEntry[] {
-  const parsed: Parsed[] = packages.map((entry) => ({ ...parseName(entry.name), entry }));
-  return latestOfEachFamily(parsed)
+  return latestOfEachFamily(packages.map(parsed))
     .filter((p) => p.version !== null)
     .map((p) => p.entry);
 }

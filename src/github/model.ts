@@ -12,7 +12,7 @@
 //   --latest` sends) wins its families and gives the view its tag, until a
 //   later package or another release made latest supersedes it.
 
-import { assetId, releaseModel, stableId, type Release, type ReleaseModel } from "../releases.js";
+import { assetIndex, releaseModel, stableId, type Release, type ReleaseModel } from "../releases.js";
 import type { PackageEntry } from "../store/index.js";
 import { compareVersions, parseName, parseVersion } from "../version.js";
 import type { ReleaseRecord, ReleasesDocument } from "./release-records.js";
@@ -44,7 +44,8 @@ export function newReleaseId(repoKey: string, tag: string, now: Date): number {
 function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerSeesDrafts: boolean): RepositoryModel {
   const byName = new Map(packages.map((p) => [p.name, p]));
   const claimed = new Set(doc.releases.flatMap((r) => r.assets));
-  const derived = releaseModel(packages.filter((p) => !claimed.has(p.name)));
+  // Without explicit releases (the usual case) these lists are `packages` itself, so the models built for it are shared.
+  const derived = releaseModel(claimed.size === 0 ? packages : packages.filter((p) => !claimed.has(p.name)));
 
   const explicit: Release[] = doc.releases
     .filter((r) => viewerSeesDrafts || !r.draft)
@@ -74,7 +75,7 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
   // The latest view, over the packages that may be latest.
   const mayBeLatest = (r: ReleaseRecord) => !r.draft && !r.prerelease && r.make_latest !== "false";
   const excluded = new Set(doc.releases.filter((r) => !mayBeLatest(r)).flatMap((r) => r.assets));
-  const eligible = packages.filter((p) => !excluded.has(p.name));
+  const eligible = excluded.size === 0 ? packages : packages.filter((p) => !excluded.has(p.name));
   let latest = releaseModel(eligible).latest;
   const pinned = pinnedRelease(explicit, eligible);
   if (pinned) {
@@ -93,7 +94,7 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
   const owner = new Map<string, Release>();
   for (const r of releases) for (const p of r.packages) owner.set(p.name, r);
   const hidden = new Set(viewerSeesDrafts ? [] : doc.releases.filter((r) => r.draft).flatMap((r) => r.assets));
-  const assetById = new Map(packages.filter((p) => !hidden.has(p.name)).map((p) => [assetId(p), p]));
+  const asset = assetIndex(hidden.size === 0 ? packages : packages.filter((p) => !hidden.has(p.name)));
 
   return {
     releases,
@@ -107,7 +108,7 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
       const explicitSame = version && releases.find((r) => r.record && r.version && compareVersions(r.version, version) === 0 && r.version.text === version.text);
       return explicitSame || releases.find((r) => !r.record && derived.byTag(tag) === r);
     },
-    asset: (id) => assetById.get(id),
+    asset,
     releaseOf: (name) => owner.get(name),
     isLatest: (r) => latest.packages.length > 0 && r.tag === latest.tag && r.key !== latest.key,
     recordByTag: (tag) => doc.releases.find((r) => r.tag_name === tag),
@@ -115,7 +116,7 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
 }
 
 /** The release most recently made latest explicitly, unless a package stored since then supersedes it. */
-function pinnedRelease(explicit: Release[], eligible: PackageEntry[]): Release | undefined {
+function pinnedRelease(explicit: Release[], eligible: readonly PackageEntry[]): Release | undefined {
   let pinned: Release | undefined;
   for (const r of explicit) {
     const rec = r.record!;
