@@ -3,10 +3,10 @@
 // the server runs.
 
 import { randomBytes } from "node:crypto";
-import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
-import { download, eventually, listed, openUpload, sha256, tempFiles, uploaded } from "./helpers/requests.js";
+import { download, eventually, listed, openUpload, sha256, tempFiles, upload, uploaded } from "./helpers/requests.js";
 import { keptDir, onlyOn, S3_BACKEND, serverFor } from "./helpers/server.js";
 
 // The storage directory's own behaviour; the bucket's is in test/store-s3.test.ts.
@@ -28,6 +28,30 @@ t.test("packages survive a restart unchanged", async (t) => {
   const second = await serverFor(t, { storage });
   t.same(await listed(second), before, "same names, sizes, sha256 and created_at, same order");
   t.ok((await download(second, "a.zip")).bytes.equals(bytes));
+});
+
+t.test("a restart trusts the checksum files it wrote: no package is hashed again", { skip: directoryOnly }, async (t) => {
+  // A sidecar is trusted while its stamp matches its package's ctime as the runtime reads it. Were
+  // the start-up scan to read times otherwise than the stamping did (a runtime's own stat instead of
+  // its node:fs), every package would be hashed again at each start. More packages than the store
+  // hashes inline, so that it would say so.
+  const storage = await keptDir(t);
+  const env = { MAX_PACKAGES: "0" };
+  const first = await serverFor(t, { storage, env });
+  const names = Array.from({ length: 70 }, (_, i) => `p${i}.zip`);
+  for (let i = 0; i < names.length; i += 10) {
+    const statuses = await Promise.all(names.slice(i, i + 10).map(async (n) => (await upload(first, n, n)).status));
+    t.same(statuses, Array(statuses.length).fill(200));
+  }
+  const sidecars = () => Promise.all(names.map(async (n) => (await stat(join(storage, `${n}.sha256`))).mtimeMs));
+  const before = await sidecars();
+  t.equal(await first.stop(), 0);
+
+  const second = await serverFor(t, { storage, env });
+  t.equal((await fetch(`${second.url}/readyz`)).status, 200, "ready at once");
+  t.equal((await listed(second)).length, names.length);
+  t.notMatch(second.output(), /checking the digests/);
+  t.same(await sidecars(), before, "each sidecar is the one written at upload");
 });
 
 t.test("leftover temp files are removed at startup", { skip: directoryOnly }, async (t) => {

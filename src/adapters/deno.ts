@@ -16,16 +16,34 @@ declare const Deno: {
   ): DenoServer;
   listenDatagram?: unknown;
   permissions: { querySync(descriptor: { name: "run" }): { state: string } };
-  statSync(path: string): { ino: number | null; mtime: Date | null };
+  statSync(path: string): DenoFileInfo;
+  readTextFileSync(path: string): string;
+  readDirSync(path: string): Iterable<{ name: string; isFile: boolean }>;
 };
+interface DenoFileInfo {
+  isFile: boolean;
+  size: number;
+  ino: number | null;
+  mtime: Date | null;
+  ctime: Date | null;
+}
 
 // Deno's loop is not known to answer a turn's requests before its setImmediate callbacks, so the
-// directory is stat'ed per request: with Deno's own stat, 1 µs, where its node:fs statSync takes 5.5.
+// directory is stat'ed per request. Deno's own calls cost a third of its node:fs ones, which build
+// a Stats of four dates per stat (10,000 packages: the first scan's stats and sidecar reads take
+// 70 ms instead of 175 to 225, its listing 21 to 41 instead of 56 to 112; a stat on the request
+// path 1 µs instead of 5.5). Its node:fs takes its times from the same call, so they agree (as
+// sidecar stamps need).
 export const store: StoreSupport = {
   statOncePerTurn: false,
-  statDirectory(path) {
-    const info = Deno.statSync(path);
-    return { ino: info.ino ?? 0, mtimeMs: info.mtime?.getTime() ?? 0 };
+  syncFiles: {
+    stat(path) {
+      const info = Deno.statSync(path);
+      const mtime = info.mtime ?? new Date(0);
+      return { ino: info.ino ?? 0, size: info.size, mtime, mtimeMs: mtime.getTime(), ctimeMs: info.ctime?.getTime() ?? 0, isFile: () => info.isFile };
+    },
+    readText: (path) => Deno.readTextFileSync(path),
+    list: (path) => Array.from(Deno.readDirSync(path), (e) => ({ name: e.name, isFile: () => e.isFile })),
   },
 };
 

@@ -1,6 +1,6 @@
 import type { App } from "../app.js";
 import type { Logger } from "../ops/log.js";
-import type { StatDirectory } from "../store/index.js";
+import type { SyncFiles } from "../store/index.js";
 
 export interface ServeOptions {
   host: string;
@@ -49,8 +49,8 @@ export interface StoreSupport {
    * Node's does), so the storage directory may be stat'ed once per turn instead of per request.
    */
   statOncePerTurn: boolean;
-  /** A cheaper stat of the storage directory than node:fs's, where the runtime has one. */
-  statDirectory?: StatDirectory;
+  /** The directory store's blocking calls (the first scan, the directory check), where the runtime has cheaper ones than node:fs. */
+  syncFiles?: SyncFiles;
 }
 
 /** What each module in src/adapters/ exports. */

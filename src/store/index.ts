@@ -1,14 +1,15 @@
 // The store's one door: the contract, its errors, and the backend the
 // configuration chooses. Everything outside src/store/ imports from here.
 
-import { FsStore, type StatDirectory } from "./fs/fs-store.js";
+import { FsStore } from "./fs/fs-store.js";
+import type { SyncFiles } from "./fs/files.js";
 import type { PackageStore } from "./contract.js";
 import type { S3Config } from "../config.js";
 
 export type { DocumentChange, KeptBytes, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "./contract.js";
 export * from "./errors.js";
 export { DownloadCounts } from "./download-counts.js";
-export type { StatDirectory } from "./fs/fs-store.js";
+export type { FileStat, SyncFiles } from "./fs/files.js";
 
 export interface StoreOptions {
   storagePath: string;
@@ -42,8 +43,8 @@ export interface StoreOptions {
    * where a turn is Node's (every request answered in it was received before the stat).
    */
   statOncePerTurn?: boolean;
-  /** A cheaper stat of the storage directory than node:fs's, where the runtime has one (src/adapters/types.ts). */
-  statDirectory?: StatDirectory;
+  /** The directory store's blocking calls, where the runtime has cheaper ones than node:fs (src/adapters/types.ts). */
+  syncFiles?: SyncFiles;
 }
 
 /** How long a redirected download's presigned URL stays valid. */
@@ -52,7 +53,7 @@ export const REDIRECT_SECONDS = 300;
 export async function openStore(opts: StoreOptions): Promise<PackageStore> {
   const namespace = opts.namespace ?? [];
   if ((opts.backend ?? "fs") === "fs") {
-    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn, statDirectory: opts.statDirectory, indexWhenAsked: opts.indexWhenAsked });
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn, syncFiles: opts.syncFiles, indexWhenAsked: opts.indexWhenAsked });
   }
   // Loaded only when chosen: a server on a directory never loads the object-storage code.
   const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);

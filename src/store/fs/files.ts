@@ -14,7 +14,7 @@
 // after its package could match the ctime itself by accident, but never that.
 
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, statSync, type Stats } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -36,7 +36,33 @@ export interface Identity {
   ctimeMs: number;
 }
 
-export function identityOf(st: Stats): Identity {
+/** What the store reads of a stat; node:fs's Stats has all of it. */
+export interface FileStat extends Identity {
+  mtime: Date;
+  isFile(): boolean;
+}
+
+/**
+ * The blocking calls the store makes: the first scan's (before the server
+ * listens) and the directory check on the request path. node:fs's by default;
+ * a runtime with cheaper ones of its own supplies them (src/adapters/types.ts,
+ * StoreSupport). They must report the same times as its node:fs: sidecar
+ * stamps are compared with what it reports.
+ */
+export interface SyncFiles {
+  stat(path: string): FileStat;
+  readText(path: string): string;
+  /** The directory's entries, and whether each is a regular file (symlinks are not followed). */
+  list(path: string): { name: string; isFile(): boolean }[];
+}
+
+export const nodeSyncFiles: SyncFiles = {
+  stat: (path) => statSync(path),
+  readText: (path) => readFileSync(path, "utf8"),
+  list: (path) => readdirSync(path, { withFileTypes: true }),
+};
+
+export function identityOf(st: FileStat): Identity {
   return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
@@ -79,7 +105,7 @@ export function stamp(path: string, ctimeMs: number): Promise<void> {
   return utimes(path, seconds, seconds);
 }
 
-export function isStampedFor(sidecar: Stats, ctimeMs: number): boolean {
+export function isStampedFor(sidecar: FileStat, ctimeMs: number): boolean {
   return Math.abs(sidecar.mtimeMs - (ctimeMs + STAMP_OFFSET_MS)) <= STAMP_TOLERANCE_MS;
 }
 
@@ -94,16 +120,16 @@ export async function readSidecar(path: string, ctimeMs: number): Promise<string
 }
 
 /** readSidecar without the thread pool: for the scan at startup, before anything is served. */
-export function readSidecarSync(path: string, ctimeMs: number): string | null {
+export function readSidecarSync(files: SyncFiles, path: string, ctimeMs: number): string | null {
   try {
-    const st = statSync(path);
-    return st.isFile() ? sidecarDigest(readFileSync(path, "utf8"), st, ctimeMs) : null;
+    const st = files.stat(path);
+    return st.isFile() ? sidecarDigest(files.readText(path), st, ctimeMs) : null;
   } catch {
     return null;
   }
 }
 
-function sidecarDigest(text: string, st: Stats, ctimeMs: number): string | null {
+function sidecarDigest(text: string, st: FileStat, ctimeMs: number): string | null {
   if (!st.isFile() || !isStampedFor(st, ctimeMs)) return null;
   // Bare hex (ours and the older server's) or `sha256sum` output: the digest comes first.
   const m = /^\s*([0-9a-fA-F]{64})(\s|$)/.exec(text);

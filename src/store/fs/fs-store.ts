@@ -20,7 +20,7 @@
 // open checks the file's identity before serving it.
 
 import { createHash } from "node:crypto";
-import { readdirSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
+import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setImmediate } from "node:timers";
@@ -33,6 +33,7 @@ import { errnoOf, translate } from "./errno.js";
 import {
   hashFile,
   identityOf,
+  nodeSyncFiles,
   readSidecar,
   readSidecarSync,
   sameIdentity,
@@ -42,7 +43,9 @@ import {
   tempPath,
   writeFileAtomic,
   writeTemp,
+  type FileStat,
   type Identity,
+  type SyncFiles,
 } from "./files.js";
 
 type Indexed = PackageEntry & Identity;
@@ -173,12 +176,9 @@ export interface FsStoreOptions {
   statOncePerTurn?: boolean;
   /** Leave the first scan to the first read (the index is built by any read that finds it out of date). */
   indexWhenAsked?: boolean;
-  /** Stats the directory for current() and the rescan check, where the runtime has a cheaper way than node:fs. */
-  statDirectory?: StatDirectory;
+  /** The blocking calls, where the runtime has cheaper ones than node:fs (files.ts, SyncFiles). */
+  syncFiles?: SyncFiles;
 }
-
-/** A stat of the storage directory: what tells that its entries changed. */
-export type StatDirectory = (path: string) => { ino: number; mtimeMs: number };
 
 /** The directory of namespaced stores: dot-prefixed, so the default store's scan never takes it for a package. */
 export const NAMESPACE_DIR = ".repos";
@@ -192,7 +192,7 @@ export class FsStore implements PackageStore {
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private turnState: string | null = null; // its state as stat'ed in this turn of the event loop
   private readonly statOncePerTurn: boolean;
-  private readonly statDirectory: StatDirectory;
+  private readonly files: SyncFiles;
   private readonly echoes = new Map<string, number>(); // names this store just changed, until when the watcher's report of them is ours
   private dirty = true;
   private watcher: FSWatcher | null = null;
@@ -204,7 +204,7 @@ export class FsStore implements PackageStore {
   private healthCache: { at: number; dirState: string; health: Omit<StoreHealth, "indexed"> } | null = null;
   private rescanAll = true; // the next scan stats every file, not only the ones the watcher named
   private suspects = new Set<string>(); // names the watcher saw change
-  private readonly pending = new Map<string, Stats>(); // found without a trusted digest, waiting to be hashed
+  private readonly pending = new Map<string, FileStat>(); // found without a trusted digest, waiting to be hashed
   private hashing = false;
   private readonly smallBodies = new Map<string, { identity: Identity; bytes: Uint8Array }>(); // by name, oldest first
   private smallBytes = 0;
@@ -216,7 +216,7 @@ export class FsStore implements PackageStore {
   ) {
     this.log = opts.log ?? (() => {});
     this.statOncePerTurn = opts.statOncePerTurn === true;
-    this.statDirectory = opts.statDirectory ?? statSync;
+    this.files = opts.syncFiles ?? nodeSyncFiles;
   }
 
   /**
@@ -238,7 +238,7 @@ export class FsStore implements PackageStore {
       if (opts.create) await mkdir(dir, { recursive: true });
       // Leftovers of a crash. Not in a WORKERS worker: a sibling may be receiving into one right now.
       if (opts.sweep !== false) {
-        for (const name of opts.syncFirstScan ? readdirSync(dir) : await readdir(dir)) {
+        for (const name of opts.syncFirstScan ? store.files.list(dir).map((e) => e.name) : await readdir(dir)) {
           if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
         }
       }
@@ -608,7 +608,7 @@ export class FsStore implements PackageStore {
 
   private directoryState(): string {
     try {
-      const st = this.statDirectory(this.dir);
+      const st = this.files.stat(this.dir);
       return `${st.ino}:${st.mtimeMs}`;
     } catch {
       return "";
@@ -665,7 +665,7 @@ export class FsStore implements PackageStore {
   private async rescan(): Promise<void> {
     let dirents;
     try {
-      dirents = this.scanningSync ? readdirSync(this.dir, { withFileTypes: true }) : await readdir(this.dir, { withFileTypes: true });
+      dirents = this.scanningSync ? this.files.list(this.dir) : await readdir(this.dir, { withFileTypes: true });
     } catch (err) {
       throw await translate(err, this.dir);
     }
@@ -691,7 +691,7 @@ export class FsStore implements PackageStore {
       if (everything || suspects.has(name) || (!this.index.has(name) && !this.pending.has(name))) toCheck.push(name);
     }
     let changed = false;
-    const unhashed: [string, Stats][] = [];
+    const unhashed: [string, FileStat][] = [];
     await eachLimit(toCheck, SCAN_CONCURRENCY, async (name) => {
       const outcome = await this.check(name);
       if (outcome === "changed") changed = true;
@@ -707,10 +707,10 @@ export class FsStore implements PackageStore {
   }
 
   /** Brings one name's entry up to date from a stat and its sidecar; the file and its stat when it must be hashed. */
-  private async check(name: string): Promise<"changed" | "unchanged" | [string, Stats]> {
+  private async check(name: string): Promise<"changed" | "unchanged" | [string, FileStat]> {
     const path = join(this.dir, name);
     try {
-      const st = this.scanningSync ? statSync(path) : await stat(path);
+      const st = this.scanningSync ? this.files.stat(path) : await stat(path);
       const known = this.index.get(name);
       if (known && sameIdentity(known, identityOf(st))) return "unchanged";
       // The file changed but its ctime did not: the clock is too coarse to tell the versions apart (Deno's
@@ -718,7 +718,7 @@ export class FsStore implements PackageStore {
       const stampProvesNothing = known !== undefined && known.ctimeMs === st.ctimeMs;
       const trusted = stampProvesNothing
         ? null
-        : this.scanningSync ? readSidecarSync(path + SIDECAR_SUFFIX, st.ctimeMs) : await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
+        : this.scanningSync ? readSidecarSync(this.files, path + SIDECAR_SUFFIX, st.ctimeMs) : await readSidecar(path + SIDECAR_SUFFIX, st.ctimeMs);
       if (trusted) {
         this.pending.delete(name);
         this.index.set(name, { name, sha256: trusted, createdAt: st.mtime, ...identityOf(st) });
@@ -741,7 +741,7 @@ export class FsStore implements PackageStore {
    * hashed in the background while the rest is served and health() says the
    * index is not complete. True when the index changed already.
    */
-  private async hash(files: [string, Stats][]): Promise<boolean> {
+  private async hash(files: [string, FileStat][]): Promise<boolean> {
     if (files.length === 0) return false;
     let changed = false;
     for (const [name] of files) if (this.index.delete(name)) changed = true;
@@ -796,7 +796,7 @@ export class FsStore implements PackageStore {
   }
 
   /** The index entry of a file found without a trusted sidecar: hashed, then stamped. Null when it changed meanwhile. */
-  private async describe(name: string, st: Stats): Promise<Indexed | null> {
+  private async describe(name: string, st: FileStat): Promise<Indexed | null> {
     const path = join(this.dir, name);
     const identity = identityOf(st);
     const sha256 = await hashFile(path);
