@@ -60,6 +60,7 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
       if (message.type === "ready") {
         for (const [store, names] of missed.get(worker.id) ?? []) send(worker, { type: "changed", id: 0, store, names: [...names] });
         missed.delete(worker.id);
+        startNext();
       } else if (message.type === "lock") {
         locks.take(message.lock, worker, message.id);
       } else if (message.type === "unlock") {
@@ -84,7 +85,17 @@ export async function runPrimary(opts: { workers: number; store: PackageStore; l
     });
     return worker;
   };
-  for (let i = 0; i < opts.workers; i++) fork();
+  // The workers start one after another, each once the one before has its index: every worker
+  // scans the storage as it starts, and side by side on a small host they slow each other down, so
+  // the first answer would come later than with one worker (10,000 packages under Deno, two workers:
+  // 760 to 890 ms side by side, against about 400 for one).
+  let toStart = opts.workers;
+  const startNext = () => {
+    if (toStart === 0 || stopping) return;
+    toStart--;
+    fork();
+  };
+  startNext();
 
   cluster.on("exit", (worker, code, signal) => {
     // A worker that went away sees nothing more: nobody waits for it, and its turns pass on.
