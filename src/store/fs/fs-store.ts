@@ -392,7 +392,8 @@ export class FsStore implements PackageStore {
       let existing: Stats | null = null;
       let sidecarTemp: string | null = null;
       try {
-        await this.rescanIfChanged();
+        // No rescan first: what is there is asked of the file system itself (lstat), and the rescan
+        // that ends the commit (settle) reads the directory once for others' changes and ours alike.
         existing = await lstat(path).catch((err) => (errnoOf(err) === "ENOENT" ? null : Promise.reject(err)));
         if (existing && !existing.isFile()) throw new ConflictError(`"${name}" is taken by something in the storage directory that is not a package`);
         if (existing && !overwrite) throw new ConflictError(`a package named "${name}" already exists`);
