@@ -49,7 +49,7 @@ export interface StoreSupport {
    * Node's does), so the storage directory may be stat'ed once per turn instead of per request.
    */
   statOncePerTurn: boolean;
-  /** The directory store's blocking calls (the first scan, the directory check), where the runtime has cheaper ones than node:fs. */
+  /** The directory store's blocking calls (the first scan, the directory check, the check of kept bytes), where the runtime has cheaper ones than node:fs. */
   syncFiles?: SyncFiles;
 }
 

@@ -44,7 +44,8 @@ export interface FileStat extends Identity {
 
 /**
  * The blocking calls the store makes: the first scan's (before the server
- * listens) and the directory check on the request path. node:fs's by default;
+ * listens), and on the request path the directory check and the check that
+ * kept bytes are still the file's. node:fs's by default;
  * a runtime with cheaper ones of its own supplies them (src/adapters/types.ts,
  * StoreSupport). They must report the same times as its node:fs: sidecar
  * stamps are compared with what it reports.

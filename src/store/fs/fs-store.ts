@@ -20,7 +20,7 @@
 // open checks the file's identity before serving it.
 
 import { createHash } from "node:crypto";
-import { statSync, watch, type FSWatcher, type Stats } from "node:fs";
+import { watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setImmediate } from "node:timers";
@@ -149,19 +149,14 @@ function confirmed(state: string): string {
 }
 
 /** Whether the file at `path` is still the one `identity` describes: one synchronous stat. */
-function stillAt(path: string, identity: Identity): () => boolean {
+function stillAt(files: SyncFiles, path: string, identity: Identity): () => boolean {
   return () => {
-    const st = statOrNull(path);
-    return st !== null && sameIdentity(identity, identityOf(st));
+    try {
+      return sameIdentity(identity, identityOf(files.stat(path)));
+    } catch {
+      return false;
+    }
   };
-}
-
-function statOrNull(path: string): Stats | null {
-  try {
-    return statSync(path);
-  } catch {
-    return null;
-  }
 }
 
 export interface FsStoreOptions {
@@ -317,7 +312,7 @@ export class FsStore implements PackageStore {
       const kept = this.smallBodies.get(name);
       if (kept && sameIdentity(kept.identity, entry)) {
         // A small package read before: one stat proves the file still holds these bytes.
-        const stillStored = stillAt(path, entry);
+        const stillStored = stillAt(this.files, path, entry);
         if (stillStored()) return new MemoryReader(publicEntry(entry), kept.bytes, stillStored);
         this.lookAgain(name);
         continue;
@@ -340,7 +335,7 @@ export class FsStore implements PackageStore {
         const bytes = await readSmall(handle, entry.size);
         if (bytes && sameIdentity(entry, identityOf(await stat(path)))) {
           this.keepSmall(name, entry, bytes);
-          return new MemoryReader(publicEntry(entry), bytes, stillAt(path, entry));
+          return new MemoryReader(publicEntry(entry), bytes, stillAt(this.files, path, entry));
         }
       } else {
         await handle.close();
