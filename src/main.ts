@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   });
   const metrics = new Metrics(async () => {
     const packages = await storage.list();
-    return { packages: packages.length, bytes: packages.reduce((sum, p) => sum + p.size, 0) };
+    return { packages: packages.length, bytes: packages.reduce((sum, p) => sum + p.size, 0), listings: storage.listings?.() ?? 0 };
   });
   const app = createApp({
     config,

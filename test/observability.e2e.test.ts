@@ -69,6 +69,7 @@ t.test("/metrics parses as Prometheus text and its counters move", async (t) => 
     "release_server_packages",
     "release_server_package_bytes",
     "release_server_open_connections",
+    "release_server_storage_listings_total",
     "release_server_process_resident_memory_bytes",
     "release_server_nodejs_eventloop_lag_seconds",
   ]) {

@@ -88,7 +88,7 @@ export class Metrics {
   private readonly uploadFailures = new Tally();
   private registry: Promise<Registry> | null = null;
 
-  constructor(private readonly stored: () => Promise<{ packages: number; bytes: number }>) {}
+  constructor(private readonly stored: () => Promise<{ packages: number; bytes: number; listings: number }>) {}
 
   observe(o: RequestOutcome): void {
     const series = this.seriesOf(o.method, o.route);
@@ -163,6 +163,7 @@ export class Metrics {
     custom("release_server_upload_failures_total", "Uploads refused or failed, by reason.", "counter", counter(this.uploadFailures, false));
     custom("release_server_packages", "Packages stored.", "gauge", async () => [{ labels: {}, value: (await this.stored()).packages }]);
     custom("release_server_package_bytes", "Bytes of the packages stored.", "gauge", async () => [{ labels: {}, value: (await this.stored()).bytes }]);
+    custom("release_server_storage_listings_total", "Times the storage was read in full (the directory, or the bucket listed), since start.", "counter", async () => [{ labels: {}, value: (await this.stored()).listings }]);
     custom("release_server_open_connections", "Client connections open now.", "gauge", () => [{ labels: {}, value: this.openConnections() }]);
     return registry;
   }

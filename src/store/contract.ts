@@ -77,6 +77,12 @@ export interface PackageStore {
    * from the index are then sent without calling list() first.
    */
   current?(): boolean;
+  /**
+   * Optional: how many times since it opened the store has read its whole
+   * listing (the directory, the bucket). Reads and the store's own writes
+   * should not need one; a change behind its back, or a timer, does.
+   */
+  listings?(): number;
   get(name: string): Promise<PackageEntry | undefined>;
   /** Opens a package for reading; undefined when there is none by that name. */
   open(name: string): Promise<PackageReader | undefined>;

@@ -12,12 +12,13 @@
 // whose sidecar is missing or not stamped for it is hashed again.
 //
 // Operators may add, replace or remove files by hand while the server runs.
-// Requests never scan the directory for the store's own changes (a commit or
-// removal ends by bringing the index up to date; temp files and documents are
-// taken as seen), and otherwise only after someone else changed it: one stat
-// of it (its mtime changes when an entry is added, removed or renamed) and an
-// fs.watch hint (which also sees files rewritten in place) tell, and every
-// open checks the file's identity before serving it.
+// Requests never read the directory for the store's own changes, nor wait for
+// them: a commit or removal updates the index itself, and while the store's
+// own changes are under way the directory's moving mtime is taken as theirs
+// (see ownChange). Requests read it only after someone else changed it: one
+// stat of it (its mtime changes when an entry is added, removed or renamed)
+// and an fs.watch hint (which also sees files rewritten in place) tell, and
+// every open checks the file's identity before serving it.
 
 import { createHash } from "node:crypto";
 import { watch, type FSWatcher, type Stats } from "node:fs";
@@ -148,6 +149,11 @@ function confirmed(state: string): string {
   return Date.now() - mtimeMs <= tick + 1 ? `${state}:unconfirmed` : state;
 }
 
+/** Whether a recorded directory state is `state`, confirmed or not. */
+function unconfirmedAs(recorded: string, state: string): boolean {
+  return recorded === state || recorded === `${state}:unconfirmed`;
+}
+
 /** Whether the file at `path` is still the one `identity` describes: one synchronous stat. */
 function stillAt(files: SyncFiles, path: string, identity: Identity): () => boolean {
   return () => {
@@ -190,10 +196,13 @@ export class FsStore implements PackageStore {
   private readonly files: SyncFiles;
   private readonly echoes = new Map<string, number>(); // names this store just changed, until when the watcher's report of them is ours
   private dirty = true;
+  private scanning = false; // a rescan is reading the directory: what it finds is not in the index yet
+  private ownChanges = 0; // the store's own changes of the directory under way (see ownChange)
+  private ownTrusted = false; // while there are some: the index was up to date when they began
   private watcher: FSWatcher | null = null;
   private watchedIno = -1;
-  private queue: Promise<unknown> = Promise.resolve();
-  private running = 0; // operations queued or under way
+  private listed = 0; // times the directory was read in full
+  private queue: Promise<unknown> = Promise.resolve(); // commits, removals and rescans, one at a time
   private readonly listeners = new Set<() => void>();
   private readonly skipped = new Map<string, string>(); // entries not served, and why (logged once)
   private healthCache: { at: number; dirState: string; health: Omit<StoreHealth, "indexed"> } | null = null;
@@ -258,13 +267,14 @@ export class FsStore implements PackageStore {
     this.watcher = null;
   }
 
-  current(): boolean {
-    return this.upToDateAt(this.directoryStateThisTurn());
+  listings(): number {
+    return this.listed;
   }
 
-  /** Whether the index is up to date if the directory is in `state`: nothing under way, nothing noticed. */
-  private upToDateAt(state: string): boolean {
-    return this.running === 0 && !this.dirty && state === this.dirState;
+  current(): boolean {
+    if (this.dirty || this.scanning) return false;
+    if (this.ownChanges > 0 && this.ownTrusted) return true; // the directory moves, by our own hand: nothing to read
+    return this.directoryStateThisTurn() === this.dirState;
   }
 
   /**
@@ -351,7 +361,7 @@ export class FsStore implements PackageStore {
     let size = 0;
     let handle: FileHandle;
     try {
-      handle = await this.ownDotChange(() => open(path, "wx"));
+      handle = await this.ownChange(() => open(path, "wx"));
     } catch (err) {
       throw await translate(err, this.dir);
     }
@@ -382,13 +392,13 @@ export class FsStore implements PackageStore {
       await rm(own.path, { force: true }).catch(() => {});
       throw new InvalidNameError(problem);
     }
-    return this.exclusive(async () => {
+    return this.exclusive(() => this.ownChange(async () => {
       const path = join(this.dir, name);
       let existing: Stats | null = null;
       let sidecarTemp: string | null = null;
+      this.expectEcho(name); // before the renames: the watcher may report them while this commit still waits on the disk
       try {
-        // No rescan first: what is there is asked of the file system itself (lstat), and the rescan
-        // that ends the commit (settle) reads the directory once for others' changes and ours alike.
+        // No rescan first: what is there is asked of the file system itself.
         existing = await lstat(path).catch((err) => (errnoOf(err) === "ENOENT" ? null : Promise.reject(err)));
         if (existing && !existing.isFile()) throw new ConflictError(`"${name}" is taken by something in the storage directory that is not a package`);
         if (existing && !overwrite) throw new ConflictError(`a package named "${name}" already exists`);
@@ -420,11 +430,9 @@ export class FsStore implements PackageStore {
       this.pending.delete(name);
       this.dropSmall(name);
       this.index.set(name, entry);
-      this.expectEcho(name);
       this.changed();
-      await this.settle();
       return { entry: publicEntry(entry), replaced: existing !== null };
-    });
+    }));
   }
 
   remove(name: string): Promise<boolean> {
@@ -432,18 +440,23 @@ export class FsStore implements PackageStore {
       try {
         await this.rescanIfChanged();
         if (!this.index.has(name) && !this.pending.delete(name)) return false;
-        await rm(join(this.dir, name), { force: true });
-        await rm(join(this.dir, name + SIDECAR_SUFFIX), { force: true });
       } catch (err) {
         throw await translate(err, this.dir);
       }
-      await syncDir(this.dir);
-      this.index.delete(name);
-      this.dropSmall(name);
-      this.expectEcho(name);
-      this.changed();
-      await this.settle();
-      return true;
+      return this.ownChange(async () => {
+        this.expectEcho(name);
+        try {
+          await rm(join(this.dir, name), { force: true });
+          await rm(join(this.dir, name + SIDECAR_SUFFIX), { force: true });
+        } catch (err) {
+          throw await translate(err, this.dir);
+        }
+        await syncDir(this.dir);
+        this.index.delete(name);
+        this.dropSmall(name);
+        this.changed();
+        return true;
+      });
     });
   }
 
@@ -458,7 +471,7 @@ export class FsStore implements PackageStore {
 
   async saveDocument(key: string, text: string): Promise<void> {
     try {
-      await this.ownDotChange(() => writeFileAtomic(this.dir, documentFile(key), text));
+      await this.ownChange(() => writeFileAtomic(this.dir, documentFile(key), text));
     } catch (err) {
       throw await translate(err, this.dir);
     }
@@ -498,7 +511,7 @@ export class FsStore implements PackageStore {
       return { readable: false, writable: false, detail: reason(await translate(err, this.dir)) };
     }
     try {
-      await this.ownDotChange(async () => rm(await writeTemp(this.dir, ".")));
+      await this.ownChange(async () => rm(await writeTemp(this.dir, ".")));
     } catch (err) {
       return { readable: true, writable: false, detail: reason(await translate(err, this.dir)) };
     }
@@ -513,30 +526,28 @@ export class FsStore implements PackageStore {
   }
 
   /**
-   * Runs a change of our own that only adds or removes dot-named files (an
-   * upload's temp file, a document, the health probe). When the index was up
-   * to date before it, the directory's new state is taken as seen, so the
-   * next request does not read the directory because of it. A change someone
-   * else makes at that very moment is still seen by the watcher, or else by
-   * the rescan that ends every commit and removal.
+   * Runs a change of the store's own to the directory (an upload's temp file
+   * and its commit, a removal, a sidecar, a document, the health probe) whose
+   * effect on the index the store applies itself. While such changes are
+   * under way, and the index was up to date when the first of them began, the
+   * directory's moving mtime is taken as theirs: requests neither read the
+   * directory nor wait. When the last one ends, the directory's new state is
+   * recorded as seen. Anyone else's change in that time is reported by the
+   * watcher by name (a rename of ours is told apart by expectEcho): without a
+   * watcher nothing is taken as ours, and the next request reads the
+   * directory, as after any change.
    */
-  private async ownDotChange<T>(change: () => Promise<T>): Promise<T> {
-    const wasCurrent = this.upToDateAt(this.directoryState());
-    const result = await change();
-    if (wasCurrent && this.running === 0 && !this.dirty) {
-      this.dirState = confirmed(this.directoryState());
-      this.turnState = null;
+  private async ownChange<T>(change: () => Promise<T>): Promise<T> {
+    if (this.ownChanges++ === 0) this.ownTrusted = this.watcher !== null && !this.dirty && !this.scanning && unconfirmedAs(this.dirState, this.directoryState());
+    try {
+      return await change();
+    } finally {
+      if (--this.ownChanges === 0 && this.ownTrusted && !this.dirty && !this.scanning) {
+        // No "unconfirmed" mark (see confirmed): a change in the same tick is the watcher's to report, as above.
+        this.dirState = this.directoryState();
+        this.turnState = null;
+      }
     }
-    return result;
-  }
-
-  /**
-   * Ends a commit or removal (inside its turn) by bringing the index up to
-   * date with the directory it just changed: the upload's answer waits for
-   * that read of the directory, the requests after it do not.
-   */
-  private async settle(): Promise<void> {
-    await this.rescanIfChanged().catch(() => {}); // the change itself is done; a failing read shows on the next request
   }
 
   /**
@@ -613,8 +624,7 @@ export class FsStore implements PackageStore {
 
   // Mutations and rescans run one at a time, so a rescan never sees a half-done commit.
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    this.running++;
-    const run = this.queue.then(fn, fn).finally(() => this.running--);
+    const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => {});
     return run;
   }
@@ -622,13 +632,20 @@ export class FsStore implements PackageStore {
   private async rescanIfChanged(): Promise<void> {
     const state = this.directoryState();
     if (state === "") throw await translate(Object.assign(new Error("no storage directory"), { code: "ENOENT" }), this.dir);
-    if (!this.dirty && state === this.dirState) return;
+    if (!this.dirty && (state === this.dirState || (this.ownChanges > 0 && this.ownTrusted))) return;
     // Recorded before reading, so a change made during the scan triggers another one.
     this.dirty = false;
     this.dirState = confirmed(state);
     this.turnState = null;
     this.watch(Number(state.split(":")[0]));
-    await this.rescan();
+    this.scanning = true;
+    try {
+      await this.rescan();
+    } finally {
+      this.scanning = false;
+    }
+    // Our own changes still under way began before this read or during it: theirs, as in ownChange.
+    if (this.ownChanges > 0) this.ownTrusted = this.watcher !== null && !this.dirty;
   }
 
   /** Watches the directory for hints of change; again when it was replaced (removed and created anew). */
@@ -660,6 +677,7 @@ export class FsStore implements PackageStore {
 
   private async rescan(): Promise<void> {
     let dirents;
+    this.listed++;
     try {
       dirents = this.scanningSync ? this.files.list(this.dir) : await readdir(this.dir, { withFileTypes: true });
     } catch (err) {
@@ -799,8 +817,8 @@ export class FsStore implements PackageStore {
     if (!sameIdentity(identity, identityOf(await stat(path)))) return null; // changed while hashed
     try {
       // Stamped with the ctime the bytes had when hashed: if they changed since, it no longer matches.
-      await writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256, st.ctimeMs);
       this.expectEcho(name);
+      await this.ownChange(() => writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256, st.ctimeMs));
     } catch (err) {
       this.log(`could not write the checksum file of ${name} (${(err as Error).message}); its digest is kept in memory`);
     }

@@ -247,6 +247,12 @@ export class S3Store implements PackageStore {
     return this.noted === null && performance.now() - this.refreshedAt <= this.opts.refreshIntervalMs;
   }
 
+  protected listed = 0; // times the bucket was listed (listTop)
+
+  listings(): number {
+    return this.listed;
+  }
+
   async list(): Promise<readonly PackageEntry[]> {
     await this.fresh();
     this.sorted ??= [...this.index.values()]
@@ -468,6 +474,7 @@ export class S3Store implements PackageStore {
    * into slices at those names and the slices are listed side by side.
    */
   protected async listTop(known: string[]): Promise<ObjectInfo[]> {
+    this.listed++;
     const slices = Math.min(LIST_WIDTH, Math.floor(known.length / (this.opts.listSliceMin ?? LIST_SLICE_MIN)) + 1);
     const keys = known.map((name) => Buffer.from(this.prefix + name)).sort(Buffer.compare);
     const cuts = Array.from({ length: slices - 1 }, (_, i) => keys[Math.floor(((i + 1) * keys.length) / slices)].toString());
