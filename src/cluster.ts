@@ -231,6 +231,7 @@ export function sharedStore(store: PackageStore, namespace = ""): PackageStore {
   const shared: PackageStore = {
     list: () => store.list(),
     ...(store.current ? { current: () => store.current!() } : {}),
+    ...(store.listings ? { listings: () => store.listings!() } : {}),
     get: (name) => store.get(name),
     open: (name): Promise<PackageReader | undefined> => store.open(name),
     stage: (source, maxBytes): Promise<StagedUpload> => store.stage(source, maxBytes),

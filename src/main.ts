@@ -179,6 +179,7 @@ function backendOptions(config: Config, runtime: StoreSupport) {
     indexRefreshInterval: config.indexRefreshInterval,
     databaseUrl: config.databaseUrl,
     statOncePerTurn: runtime.statOncePerTurn,
+    watcherInTime: runtime.watcherInTime,
     syncFiles: runtime.syncFiles,
   };
 }

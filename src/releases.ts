@@ -99,9 +99,35 @@ export function releaseModel(packages: readonly PackageEntry[]): ReleaseModel {
   return model;
 }
 
+/**
+ * Each part is worked out when first asked for: GET /latest, the most frequent question after an
+ * upload, needs the latest view alone, not every release grouped and sorted.
+ */
 function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
-  const all = packages.map(parsed);
+  let all: Parsed[] | undefined;
+  let releases: Release[] | undefined;
+  let latest: Release | undefined;
+  let releaseById: Map<number, Release> | undefined;
+  const model: ReleaseModel = {
+    get releases() {
+      return (releases ??= groupReleases((all ??= packages.map(parsed))));
+    },
+    get latest() {
+      return (latest ??= latestRelease((all ??= packages.map(parsed))));
+    },
+    release: (id) => (releaseById ??= new Map([...model.releases.map((r): [number, Release] => [r.id, r]), [model.latest.id, model.latest]])).get(id),
+    byTag(tag) {
+      if (tag === LATEST_TAG) return model.latest;
+      const key = tag === UNVERSIONED_TAG ? tag : tag.replace(/^v(?=\d)/, "");
+      return model.releases.find((r) => r.key === key);
+    },
+    asset: assetIndex(packages),
+  };
+  return model;
+}
 
+/** Versioned releases, highest version first, then the unversioned release if any. */
+function groupReleases(all: Parsed[]): Release[] {
   const byVersion = new Map<string, Parsed[]>();
   const unversioned: Parsed[] = [];
   for (const p of all) {
@@ -136,21 +162,7 @@ function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
       packages: unversioned.map((p) => p.entry).sort(byName),
     });
   }
-
-  const latest = latestRelease(all);
-  const releaseById = new Map(releases.map((r) => [r.id, r]));
-  releaseById.set(latest.id, latest);
-  return {
-    releases,
-    latest,
-    release: (id) => releaseById.get(id),
-    byTag(tag) {
-      if (tag === LATEST_TAG) return latest;
-      const key = tag === UNVERSIONED_TAG ? tag : tag.replace(/^v(?=\d)/, "");
-      return releases.find((r) => r.key === key);
-    },
-    asset: assetIndex(packages),
-  };
+  return releases;
 }
 
 function latestRelease(parsed: Parsed[]): Release {

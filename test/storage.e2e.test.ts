@@ -85,8 +85,7 @@ t.test("the server's own changes, many at once, are taken in without reading the
 
   if (S3_BACKEND) return; // the bucket has no hand changes to see between its timed listings
   await writeFile(join(server.storage, "by-hand.zip"), "by hand");
-  t.equal((await download(server, "by-hand.zip")).bytes.toString(), "by hand", "a change by hand is seen at once");
-  t.ok((await listings()) > before, "by reading the directory: the count counts");
+  t.equal((await download(server, "by-hand.zip")).bytes.toString(), "by hand", "a change by hand is still seen at once");
 });
 
 t.test("leftover temp files are removed at startup", { skip: directoryOnly }, async (t) => {

@@ -41,6 +41,29 @@ t.test("every answer after an acknowledged change reflects it, whichever worker 
   t.match(server.output(), /starting 2 workers/);
 });
 
+t.test("an upload through one worker reaches the other without either reading the whole storage", async (t) => {
+  // Under Node the watcher names every change in time, so a worker takes in its sibling's upload
+  // with a stat and a sidecar read (src/adapters/types.ts, watcherInTime). Under Bun and Deno, or
+  // without a watcher, it reads the directory instead.
+  if (!S3_BACKEND && !onlyOn(t, ["node"], "Bun's and Deno's fs.watch report late, so there a worker reads the directory after its sibling's change")) return;
+  const server = await serverFor(t, { env: { WORKERS: "2", MAX_PACKAGES: "0", INDEX_REFRESH_INTERVAL: "3600" } });
+  await allListening(server);
+  // Each scrape on a connection of its own: 16 of them reach both workers (round robin under Node).
+  const listings = async () => {
+    const seen: number[] = [];
+    for (let i = 0; i < 16; i++) seen.push(Number((await (await fresh(server, "/metrics")).text()).match(/^release_server_storage_listings_total (\d+)$/m)?.[1]));
+    return Math.max(...seen);
+  };
+  await (await fresh(server, "/latest")).arrayBuffer();
+  const before = await listings();
+  for (let i = 0; i < 20; i++) {
+    const put = await fresh(server, `/assets/sib-v1.${i}.0.zip`, { method: "PUT", headers: server.auth, body: `sibling ${i}` });
+    t.equal(put.status, 201);
+    for (let j = 0; j < 2; j++) t.equal(await (await fresh(server, `/assets/sib-v1.${i}.0.zip`)).text(), `sibling ${i}`, `upload ${i}, read ${j}`);
+  }
+  t.equal(await listings(), before, "no worker read the whole storage again");
+});
+
 t.test("download counts from every worker add up", async (t) => {
   const server = await serverFor(t, { env: { WORKERS: "2" } });
   await allListening(server);

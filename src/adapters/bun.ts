@@ -27,8 +27,9 @@ declare const Bun: {
 // node:cluster forks the workers; each binds the port itself.
 export const workers: WorkerSupport = { bindsOwnPort: true };
 
-// Bun's event loop is not known to answer a turn's requests before its setImmediate callbacks.
-export const store: StoreSupport = { statOncePerTurn: false };
+// Bun's event loop is not known to answer a turn's requests before its setImmediate callbacks, and
+// its fs.watch events can come after the next request was answered.
+export const store: StoreSupport = { statOncePerTurn: false, watcherInTime: false };
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;

@@ -36,6 +36,7 @@ interface DenoFileInfo {
 // sidecar stamps need).
 export const store: StoreSupport = {
   statOncePerTurn: false,
+  watcherInTime: false, // its fs.watch events come from another thread, late
   syncFiles: {
     stat(path) {
       const info = Deno.statSync(path);

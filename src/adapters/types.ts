@@ -49,6 +49,12 @@ export interface StoreSupport {
    * Node's does), so the storage directory may be stat'ed once per turn instead of per request.
    */
   statOncePerTurn: boolean;
+  /**
+   * fs.watch names every entry added, removed, renamed or rewritten before the next request is read
+   * (Node's inotify, read by libuv before the sockets that became readable after it), so a change
+   * it named is looked at alone, without reading the whole directory.
+   */
+  watcherInTime: boolean;
   /** The directory store's blocking calls (the first scan, the directory check, the check of kept bytes), where the runtime has cheaper ones than node:fs. */
   syncFiles?: SyncFiles;
 }

@@ -42,7 +42,7 @@ export function newReleaseId(repoKey: string, tag: string, now: Date): number {
 }
 
 function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerSeesDrafts: boolean): RepositoryModel {
-  const byName = new Map(packages.map((p) => [p.name, p]));
+  const byName = new Map(doc.releases.length > 0 ? packages.map((p) => [p.name, p]) : []);
   const claimed = new Set(doc.releases.flatMap((r) => r.assets));
   // Without explicit releases (the usual case) these lists are `packages` itself, so the models built for it are shared.
   const derived = releaseModel(claimed.size === 0 ? packages : packages.filter((p) => !claimed.has(p.name)));
@@ -61,7 +61,8 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
         record,
       };
     });
-  // Derived releases of the same version join the explicit one.
+  // Derived releases of the same version join the explicit one (done before anything reads an
+  // explicit release's packages; without explicit releases, nothing to join and nothing grouped).
   const joined = new Set<Release>();
   for (const r of explicit) {
     const same = derived.releases.find((d) => (d.version && r.version ? d.version.text === r.version.text : d.tag === r.tag));
@@ -70,48 +71,58 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
       joined.add(same);
     }
   }
-  const releases = [...explicit, ...derived.releases.filter((d) => !joined.has(d))].sort(order);
 
-  // The latest view, over the packages that may be latest.
+  // Each part below is worked out when first asked for (GET /latest after an upload asks for one).
+  let releases: Release[] | undefined;
+  let latest: Release | undefined;
+  let releaseById: Map<number, Release> | undefined;
+  let owner: Map<string, Release> | undefined;
+  const hidden = new Set(viewerSeesDrafts ? [] : doc.releases.filter((r) => r.draft).flatMap((r) => r.assets));
+  const model: RepositoryModel = {
+    get releases() {
+      return (releases ??= [...explicit, ...derived.releases.filter((d) => !joined.has(d))].sort(order));
+    },
+    get latest() {
+      return (latest ??= latestView(packages, doc, explicit));
+    },
+    release: (id) => (releaseById ??= new Map([...model.releases.map((r): [number, Release] => [r.id, r]), [model.latest.id, model.latest]])).get(id),
+    byTag(tag) {
+      if (tag === "latest") return model.latest;
+      const exact = model.releases.find((r) => r.record && r.tag === tag);
+      if (exact) return exact;
+      const version = parseVersion(tag);
+      const explicitSame = version && model.releases.find((r) => r.record && r.version && compareVersions(r.version, version) === 0 && r.version.text === version.text);
+      return explicitSame || model.releases.find((r) => !r.record && derived.byTag(tag) === r);
+    },
+    asset: assetIndex(hidden.size === 0 ? packages : packages.filter((p) => !hidden.has(p.name))),
+    releaseOf(name) {
+      if (!owner) {
+        owner = new Map();
+        for (const r of model.releases) for (const p of r.packages) owner.set(p.name, r);
+      }
+      return owner.get(name);
+    },
+    isLatest: (r) => model.latest.packages.length > 0 && r.tag === model.latest.tag && r.key !== model.latest.key,
+    recordByTag: (tag) => doc.releases.find((r) => r.tag_name === tag),
+  };
+  return model;
+}
+
+/** The latest view, over the packages that may be latest; a release made latest explicitly gives it its tag. */
+function latestView(packages: readonly PackageEntry[], doc: ReleasesDocument, explicit: Release[]): Release {
   const mayBeLatest = (r: ReleaseRecord) => !r.draft && !r.prerelease && r.make_latest !== "false";
   const excluded = new Set(doc.releases.filter((r) => !mayBeLatest(r)).flatMap((r) => r.assets));
   const eligible = excluded.size === 0 ? packages : packages.filter((p) => !excluded.has(p.name));
-  let latest = releaseModel(eligible).latest;
+  const latest = releaseModel(eligible).latest;
   const pinned = pinnedRelease(explicit, eligible);
-  if (pinned) {
-    const families = new Set(pinned.packages.map((p) => parseName(p.name).family));
-    latest = {
-      ...latest,
-      tag: pinned.tag,
-      version: pinned.version,
-      prerelease: false,
-      packages: [...pinned.packages, ...latest.packages.filter((p) => !families.has(parseName(p.name).family))],
-    };
-  }
-
-  const releaseById = new Map<number, Release>(releases.map((r) => [r.id, r]));
-  releaseById.set(latest.id, latest);
-  const owner = new Map<string, Release>();
-  for (const r of releases) for (const p of r.packages) owner.set(p.name, r);
-  const hidden = new Set(viewerSeesDrafts ? [] : doc.releases.filter((r) => r.draft).flatMap((r) => r.assets));
-  const asset = assetIndex(hidden.size === 0 ? packages : packages.filter((p) => !hidden.has(p.name)));
-
+  if (!pinned) return latest;
+  const families = new Set(pinned.packages.map((p) => parseName(p.name).family));
   return {
-    releases,
-    latest,
-    release: (id) => releaseById.get(id),
-    byTag(tag) {
-      if (tag === "latest") return latest;
-      const exact = releases.find((r) => r.record && r.tag === tag);
-      if (exact) return exact;
-      const version = parseVersion(tag);
-      const explicitSame = version && releases.find((r) => r.record && r.version && compareVersions(r.version, version) === 0 && r.version.text === version.text);
-      return explicitSame || releases.find((r) => !r.record && derived.byTag(tag) === r);
-    },
-    asset,
-    releaseOf: (name) => owner.get(name),
-    isLatest: (r) => latest.packages.length > 0 && r.tag === latest.tag && r.key !== latest.key,
-    recordByTag: (tag) => doc.releases.find((r) => r.tag_name === tag),
+    ...latest,
+    tag: pinned.tag,
+    version: pinned.version,
+    prerelease: false,
+    packages: [...pinned.packages, ...latest.packages.filter((p) => !families.has(parseName(p.name).family))],
   };
 }
 

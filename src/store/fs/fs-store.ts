@@ -62,9 +62,9 @@ class FsStaged implements StagedUpload {
 
 // 64 KiB, as Node's own file streams: a download holds one chunk at a time, so 500 stalled readers cost 32 MB, not 256.
 const READ_CHUNK = 64 * 1024;
-/** How long the watcher's report of a name this store just changed is taken as our own change coming back. */
-const ECHO_MS = 1000;
 const SCAN_CONCURRENCY = 32;
+/** More names than this reported since the last look (a bulk copy; a flooded watcher may have dropped some): read the directory. */
+const NAMED_MAX = 256;
 /** Packages up to this size are kept in memory once read, up to SMALL_BODIES_BYTES in all. */
 const SMALL_BODY_BYTES = 256 * 1024;
 const SMALL_BODIES_BYTES = 64 * 1024 * 1024;
@@ -175,6 +175,8 @@ export interface FsStoreOptions {
   sweep?: boolean;
   /** Stat the directory once per turn of the event loop for current(), not per call (Node only: see directoryStateThisTurn). */
   statOncePerTurn?: boolean;
+  /** fs.watch names every change before the next request is read (Node only): what it named is looked at alone (rescanIfChanged). */
+  watcherInTime?: boolean;
   /** Leave the first scan to the first read (the index is built by any read that finds it out of date). */
   indexWhenAsked?: boolean;
   /** The blocking calls, where the runtime has cheaper ones than node:fs (files.ts, SyncFiles). */
@@ -193,8 +195,9 @@ export class FsStore implements PackageStore {
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private turnState: string | null = null; // its state as stat'ed in this turn of the event loop
   private readonly statOncePerTurn: boolean;
+  private readonly watcherInTime: boolean;
   private readonly files: SyncFiles;
-  private readonly echoes = new Map<string, number>(); // names this store just changed, until when the watcher's report of them is ours
+  private readonly changing = new Map<string, number>(); // names this store is changing itself right now (how many times)
   private dirty = true;
   private scanning = false; // a rescan is reading the directory: what it finds is not in the index yet
   private ownChanges = 0; // the store's own changes of the directory under way (see ownChange)
@@ -208,6 +211,7 @@ export class FsStore implements PackageStore {
   private healthCache: { at: number; dirState: string; health: Omit<StoreHealth, "indexed"> } | null = null;
   private rescanAll = true; // the next scan stats every file, not only the ones the watcher named
   private suspects = new Set<string>(); // names the watcher saw change
+  private heard = false; // the watcher reported something (a dot-file too) since the directory's state was recorded
   private readonly pending = new Map<string, FileStat>(); // found without a trusted digest, waiting to be hashed
   private hashing = false;
   private readonly smallBodies = new Map<string, { identity: Identity; bytes: Uint8Array }>(); // by name, oldest first
@@ -220,6 +224,7 @@ export class FsStore implements PackageStore {
   ) {
     this.log = opts.log ?? (() => {});
     this.statOncePerTurn = opts.statOncePerTurn === true;
+    this.watcherInTime = opts.watcherInTime === true;
     this.files = opts.syncFiles ?? nodeSyncFiles;
   }
 
@@ -392,11 +397,10 @@ export class FsStore implements PackageStore {
       await rm(own.path, { force: true }).catch(() => {});
       throw new InvalidNameError(problem);
     }
-    return this.exclusive(() => this.ownChange(async () => {
+    return this.exclusive(() => this.ownChange(() => this.changingName(name, async () => {
       const path = join(this.dir, name);
       let existing: Stats | null = null;
       let sidecarTemp: string | null = null;
-      this.expectEcho(name); // before the renames: the watcher may report them while this commit still waits on the disk
       try {
         // No rescan first: what is there is asked of the file system itself.
         existing = await lstat(path).catch((err) => (errnoOf(err) === "ENOENT" ? null : Promise.reject(err)));
@@ -432,7 +436,7 @@ export class FsStore implements PackageStore {
       this.index.set(name, entry);
       this.changed();
       return { entry: publicEntry(entry), replaced: existing !== null };
-    }));
+    })));
   }
 
   remove(name: string): Promise<boolean> {
@@ -443,8 +447,7 @@ export class FsStore implements PackageStore {
       } catch (err) {
         throw await translate(err, this.dir);
       }
-      return this.ownChange(async () => {
-        this.expectEcho(name);
+      return this.ownChange(() => this.changingName(name, async () => {
         try {
           await rm(join(this.dir, name), { force: true });
           await rm(join(this.dir, name + SIDECAR_SUFFIX), { force: true });
@@ -456,7 +459,7 @@ export class FsStore implements PackageStore {
         this.dropSmall(name);
         this.changed();
         return true;
-      });
+      }));
     });
   }
 
@@ -533,7 +536,7 @@ export class FsStore implements PackageStore {
    * directory's moving mtime is taken as theirs: requests neither read the
    * directory nor wait. When the last one ends, the directory's new state is
    * recorded as seen. Anyone else's change in that time is reported by the
-   * watcher by name (a rename of ours is told apart by expectEcho): without a
+   * watcher by name (its reports of ours are told apart: reportIsNews): without a
    * watcher nothing is taken as ours, and the next request reads the
    * directory, as after any change.
    */
@@ -545,31 +548,41 @@ export class FsStore implements PackageStore {
       if (--this.ownChanges === 0 && this.ownTrusted && !this.dirty && !this.scanning) {
         // No "unconfirmed" mark (see confirmed): a change in the same tick is the watcher's to report, as above.
         this.dirState = this.directoryState();
+        this.heard = false;
         this.turnState = null;
       }
     }
   }
 
-  /**
-   * Notes that this store itself just renamed or removed `name` (or its
-   * sidecar): the watcher's report of it, which comes a moment later, is our
-   * own change coming back and needs no new read of the directory. Only
-   * renames are taken so; anyone else's change in that moment is still seen:
-   * an added, renamed or removed entry moves the directory's mtime, and a
-   * rewrite in place is reported as a change.
-   */
-  private expectEcho(name: string): void {
-    const now = Date.now();
-    if (this.echoes.size > 1000) for (const [n, until] of this.echoes) if (until < now) this.echoes.delete(n);
-    this.echoes.set(name, now + ECHO_MS);
+  /** Runs a change of `name` (or its sidecar) that ends by updating the index: the watcher's reports of it meanwhile are ours. */
+  private async changingName<T>(name: string, change: () => Promise<T>): Promise<T> {
+    this.changing.set(name, (this.changing.get(name) ?? 0) + 1);
+    try {
+      return await change();
+    } finally {
+      const left = this.changing.get(name)! - 1;
+      if (left === 0) this.changing.delete(name);
+      else this.changing.set(name, left);
+    }
   }
 
-  private isEcho(name: string): boolean {
-    const until = this.echoes.get(name);
-    if (until === undefined) return false;
-    if (Date.now() <= until) return true;
-    this.echoes.delete(name);
-    return false;
+  /**
+   * Whether the watcher's report of a change to package `name` (or its
+   * sidecar) tells the index something new. Not while this store is itself
+   * changing that name (it updates the index when done), nor when the index
+   * already describes what is there: the report of our own change, come
+   * back a moment later (one synchronous stat tells, where the next request
+   * would otherwise look). A sidecar alone never changes an entry: its
+   * package's identity does.
+   */
+  private reportIsNews(name: string): boolean {
+    if (this.changing.has(name)) return false;
+    const known = this.index.get(name);
+    try {
+      return !(known && sameIdentity(known, identityOf(this.files.stat(join(this.dir, name)))));
+    } catch (err) {
+      return known !== undefined || this.pending.has(name) || errnoOf(err) !== "ENOENT";
+    }
   }
 
   private lookAgain(name: string): void {
@@ -630,22 +643,43 @@ export class FsStore implements PackageStore {
   }
 
   private async rescanIfChanged(): Promise<void> {
-    const state = this.directoryState();
+    let state = this.directoryState();
     if (state === "") throw await translate(Object.assign(new Error("no storage directory"), { code: "ENOENT" }), this.dir);
-    if (!this.dirty && (state === this.dirState || (this.ownChanges > 0 && this.ownTrusted))) return;
+    if (this.seenAt(state)) return;
+    // Where the watcher names every change in time, a look at the names it gave is enough: another
+    // process's upload (WORKERS) costs a stat and a sidecar read, not a read of the directory. Its
+    // reports of the changes made before the stat above are read by the loop's next poll: the
+    // second turn from here comes after it (a wait shorter than a read).
+    let named = this.watcherInTime && this.watcher !== null && !this.rescanAll && Number(state.split(":")[0]) === this.watchedIno;
+    if (named) {
+      await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+      state = this.directoryState();
+      if (this.seenAt(state)) return;
+      // Only when it reported something since the last look (and was not lost for words, nor
+      // flooded, and the directory is still the one it watches); otherwise the directory is read.
+      named = (this.dirty || this.heard) && !this.rescanAll && this.suspects.size <= NAMED_MAX && Number(state.split(":")[0]) === this.watchedIno;
+    }
+    const ino = Number(state.split(":")[0]);
     // Recorded before reading, so a change made during the scan triggers another one.
     this.dirty = false;
+    this.heard = false;
     this.dirState = confirmed(state);
     this.turnState = null;
-    this.watch(Number(state.split(":")[0]));
+    this.watch(ino);
     this.scanning = true;
     try {
-      await this.rescan();
+      if (named) await this.rescanNamed();
+      else await this.rescan();
     } finally {
       this.scanning = false;
     }
     // Our own changes still under way began before this read or during it: theirs, as in ownChange.
     if (this.ownChanges > 0) this.ownTrusted = this.watcher !== null && !this.dirty;
+  }
+
+  /** Whether the index is up to date with the directory in `state`, as far as this store knows: no change noticed. */
+  private seenAt(state: string): boolean {
+    return !this.dirty && (state === this.dirState || (this.ownChanges > 0 && this.ownTrusted));
   }
 
   /** Watches the directory for hints of change; again when it was replaced (removed and created anew). */
@@ -655,13 +689,13 @@ export class FsStore implements PackageStore {
     this.watcher = null;
     this.watchedIno = ino;
     try {
-      this.watcher = watch(this.dir, { persistent: false }, (event, filename) => {
+      this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => {
         // Some runtimes report a path rather than the entry's name: its last segment is the name.
         const name = filename ? basename(filename.toString()) : undefined;
+        this.heard = true;
         if (name?.startsWith(".")) return; // temp files and documents: no package changed
         const pkg = name && (name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
-        // Only a rename can be our own change coming back: a rewrite in place ("change") is always looked at.
-        if (pkg && event === "rename" && this.isEcho(pkg)) return;
+        if (pkg && !this.reportIsNews(pkg)) return;
         this.dirty = true;
         if (!pkg) this.rescanAll = true;
         else this.suspects.add(pkg);
@@ -677,7 +711,6 @@ export class FsStore implements PackageStore {
 
   private async rescan(): Promise<void> {
     let dirents;
-    this.listed++;
     try {
       dirents = this.scanningSync ? this.files.list(this.dir) : await readdir(this.dir, { withFileTypes: true });
     } catch (err) {
@@ -685,6 +718,7 @@ export class FsStore implements PackageStore {
     }
     // With a watcher, only names it reported (and names not yet indexed) need a
     // stat; without one, or when it could not say which file changed, all do.
+    this.listed++;
     const everything = this.rescanAll || this.watcher === null;
     const suspects = this.suspects;
     this.rescanAll = false;
@@ -704,27 +738,45 @@ export class FsStore implements PackageStore {
       seen.add(name);
       if (everything || suspects.has(name) || (!this.index.has(name) && !this.pending.has(name))) toCheck.push(name);
     }
-    let changed = false;
-    const unhashed: [string, FileStat][] = [];
-    await eachLimit(toCheck, SCAN_CONCURRENCY, async (name) => {
-      const outcome = await this.check(name);
-      if (outcome === "changed") changed = true;
-      else if (outcome !== "unchanged") unhashed.push(outcome);
-    });
+    let changed = await this.checkNames(toCheck);
     for (const name of [...this.index.keys(), ...this.pending.keys()]) {
       if (seen.has(name)) continue;
       this.pending.delete(name);
       if (this.index.delete(name)) changed = true;
     }
-    if (await this.hash(unhashed)) changed = true;
     if (changed) this.changed();
+  }
+
+  /** Looks at the names the watcher (or a sibling process, or a failed open) reported, and at nothing else. */
+  private async rescanNamed(): Promise<void> {
+    const names = [...this.suspects].filter((name) => {
+      const problem = nameProblem(name);
+      if (problem) this.skip(name, problem);
+      return !problem;
+    });
+    this.suspects = new Set();
+    if (await this.checkNames(names)) this.changed();
+  }
+
+  /** Brings these names' entries up to date, hashing the files found without a trusted digest; true when the index changed. */
+  private async checkNames(names: readonly string[]): Promise<boolean> {
+    let changed = false;
+    const unhashed: [string, FileStat][] = [];
+    await eachLimit(names, SCAN_CONCURRENCY, async (name) => {
+      const outcome = await this.check(name);
+      if (outcome === "changed") changed = true;
+      else if (outcome !== "unchanged") unhashed.push(outcome);
+    });
+    return (await this.hash(unhashed)) || changed;
   }
 
   /** Brings one name's entry up to date from a stat and its sidecar; the file and its stat when it must be hashed. */
   private async check(name: string): Promise<"changed" | "unchanged" | [string, FileStat]> {
     const path = join(this.dir, name);
     try {
-      const st = this.scanningSync ? this.files.stat(path) : await stat(path);
+      // Not followed: a symlink could point outside the storage directory (the listing checks too).
+      const st = this.scanningSync ? this.files.stat(path) : await lstat(path);
+      if (!st.isFile()) throw Object.assign(new Error("it is not a regular file"), { code: "ENOTFILE" });
       const known = this.index.get(name);
       if (known && sameIdentity(known, identityOf(st))) return "unchanged";
       // The file changed but its ctime did not: the clock is too coarse to tell the versions apart (Deno's
@@ -770,7 +822,7 @@ export class FsStore implements PackageStore {
           continue;
         }
         if (entry) this.index.set(name, entry);
-        else this.dirty = true; // still being written: look again next time
+        else this.lookAgain(name); // still being written: look again next time
         changed = true;
       }
       return changed;
@@ -817,8 +869,7 @@ export class FsStore implements PackageStore {
     if (!sameIdentity(identity, identityOf(await stat(path)))) return null; // changed while hashed
     try {
       // Stamped with the ctime the bytes had when hashed: if they changed since, it no longer matches.
-      this.expectEcho(name);
-      await this.ownChange(() => writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256, st.ctimeMs));
+      await this.ownChange(() => this.changingName(name, () => writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256, st.ctimeMs)));
     } catch (err) {
       this.log(`could not write the checksum file of ${name} (${(err as Error).message}); its digest is kept in memory`);
     }
@@ -846,8 +897,20 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) =>
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-function publicEntry({ name, size, sha256, createdAt }: Indexed): PackageEntry {
-  return { name, size, sha256, createdAt };
+const publicEntries = new WeakMap<Indexed, PackageEntry>();
+
+/**
+ * What the rest of the server sees of an index entry: the same object for as long as the entry
+ * stands, so what is derived from it once (its asset id, its parsed name: src/releases.ts) is
+ * not derived again for every package each time another one changes.
+ */
+function publicEntry(indexed: Indexed): PackageEntry {
+  let entry = publicEntries.get(indexed);
+  if (!entry) {
+    const { name, size, sha256, createdAt } = indexed;
+    publicEntries.set(indexed, (entry = { name, size, sha256, createdAt }));
+  }
+  return entry;
 }
 
 /** Documents are dot-files beside the packages, so they are never taken for packages. */
