@@ -716,9 +716,9 @@ export class FsStore implements PackageStore {
     } catch (err) {
       throw await translate(err, this.dir);
     }
+    this.listed++;
     // With a watcher, only names it reported (and names not yet indexed) need a
     // stat; without one, or when it could not say which file changed, all do.
-    this.listed++;
     const everything = this.rescanAll || this.watcher === null;
     const suspects = this.suspects;
     this.rescanAll = false;
