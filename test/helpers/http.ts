@@ -200,7 +200,8 @@ export async function ownerOfPort(port: number, pids: number[]): Promise<number 
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     for (const row of (await readFile(table, "utf8").catch(() => "")).split("\n").slice(1)) {
       const cols = row.trim().split(/\s+/);
-      if (cols[1]?.endsWith(`:${hex}`)) inode = cols[9];
+      // Inode 0: a closed socket in TIME_WAIT that had the same port before; not the one asking now.
+      if (cols[1]?.endsWith(`:${hex}`) && cols[9] !== "0") inode = cols[9];
     }
   }
   if (!inode) return undefined;
