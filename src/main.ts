@@ -179,7 +179,7 @@ function backendOptions(config: Config, runtime: StoreSupport) {
     indexRefreshInterval: config.indexRefreshInterval,
     databaseUrl: config.databaseUrl,
     statOncePerTurn: runtime.statOncePerTurn,
-    watcherInTime: runtime.watcherInTime,
+    watchReports: runtime.watchReports,
     syncFiles: runtime.syncFiles,
   };
 }

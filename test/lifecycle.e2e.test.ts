@@ -3,12 +3,12 @@
 // setting, and the token generated when none is configured.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { eventually, openUpload, sha256, upload } from "./helpers/requests.js";
 import { keptDir, onlyOn, runUntilExit, S3_BACKEND, serverFor, TOKEN, type RunningServer } from "./helpers/server.js";
-import { storedEntries, uploadsUnderWay } from "./helpers/stored.js";
+import { directoryEntries, storedEntries, uploadsUnderWay } from "./helpers/stored.js";
 
 // These are about the storage directory's own settings; test/store-s3.test.ts and config.test.ts cover the bucket's.
 const directoryOnly = S3_BACKEND ? "about the storage directory's settings" : false;
@@ -131,7 +131,7 @@ t.test("with no environment at all, the defaults just work: ./data and a generat
   const server = await serverFor(t, { cwd, env: { STORAGE_PATH: "", AUTH_TOKEN: "" } });
   const token = await generatedToken(server);
   t.equal((await upload(server, "first.zip", "hello", "", { authorization: `Bearer ${token}` })).status, 200);
-  t.same((await readdir(join(cwd, "data"))).sort(), ["first.zip", "first.zip.sha256"], "stored under ./data");
+  t.same(await directoryEntries(join(cwd, "data")), ["first.zip", "first.zip.sha256"], "stored under ./data");
 });
 
 t.test("a YAML config file is read, and the environment beats it", { skip: directoryOnly }, async (t) => {
@@ -142,5 +142,5 @@ t.test("a YAML config file is read, and the environment beats it", { skip: direc
   const server = await serverFor(t, { cwd, env: { CONFIG_PATH: "", STORAGE_PATH: "", AUTH_TOKEN: "", MAX_PACKAGES: "2" } });
   const auth = { authorization: "Bearer yaml-token" };
   for (const name of ["a.zip", "b.zip", "c.zip"]) t.equal((await upload(server, name, name, "", auth)).status, 200);
-  t.equal((await readdir(join(cwd, "yaml-data"))).filter((n) => !n.endsWith(".sha256")).length, 2, "MAX_PACKAGES from the environment");
+  t.equal((await directoryEntries(join(cwd, "yaml-data"))).filter((n) => !n.endsWith(".sha256")).length, 2, "MAX_PACKAGES from the environment");
 });

@@ -3,11 +3,12 @@
 // the server runs.
 
 import { randomBytes } from "node:crypto";
-import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import t from "tap";
 import { download, eventually, listed, openUpload, sha256, tempFiles, upload, uploaded } from "./helpers/requests.js";
 import { keptDir, onlyOn, S3_BACKEND, serverFor } from "./helpers/server.js";
+import { directoryEntries } from "./helpers/stored.js";
 
 // The storage directory's own behaviour; the bucket's is in test/store-s3.test.ts.
 const directoryOnly = S3_BACKEND ? "about the storage directory itself; on the bucket, see test/store-s3.test.ts" : false;
@@ -105,7 +106,7 @@ t.test("an upload cut off mid-body by the client leaves no temp file", { skip: d
   t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 1), "the upload is being written to a temp file");
   pending.abort();
   t.ok(await eventually(async () => (await tempFiles(server.storage)).length === 0), "the temp file is removed");
-  t.same(await readdir(server.storage), []);
+  t.same(await directoryEntries(server.storage), []);
   t.same(await listed(server), []);
   t.equal((await fetch(`${server.url}/health`)).status, 200, "the server carries on");
 });

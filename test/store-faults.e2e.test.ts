@@ -14,6 +14,7 @@ import t, { type Test } from "tap";
 import { checkServed, fillTo, hasStrace, isRoot, killedAt, mountTmpfs, noTempFiles, PAGE, remount } from "./helpers/faults.js";
 import { sha256 } from "./helpers/http.js";
 import { keptDir, onlyOn, RUNTIME, runtimeCommand, serverFor, startServer, TOKEN, type RunningServer } from "./helpers/server.js";
+import { directoryEntries } from "./helpers/stored.js";
 
 const needsRoot = isRoot ? false : "mounting a tmpfs needs root (CI runs as root)";
 
@@ -227,7 +228,7 @@ t.test("names: the documented limit is what works; longer, hostile and undecodab
   t.match(await invalid.json(), { detail: /not valid UTF-8/ });
   t.equal((await fetch(`${server.url}/assets/bad-%ff.zip`)).status, 400, "and a percent-encoded one in a path too");
 
-  t.same((await readdir(server.storage)).sort(), [longest, longest + ".sha256"], "nothing else was written");
+  t.same(await directoryEntries(server.storage), [longest, longest + ".sha256"], "nothing else was written");
   await server.stop();
   const again = await serverFor(t, { storage: server.storage });
   await checkServed(t, again, "after a restart");

@@ -29,7 +29,7 @@ export const workers: WorkerSupport = { bindsOwnPort: true };
 
 // Bun's event loop is not known to answer a turn's requests before its setImmediate callbacks, and
 // its fs.watch events can come after the next request was answered.
-export const store: StoreSupport = { statOncePerTurn: false, watcherInTime: false };
+export const store: StoreSupport = { statOncePerTurn: false, watchReports: "in-order" };
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;

@@ -36,7 +36,7 @@ interface DenoFileInfo {
 // sidecar stamps need).
 export const store: StoreSupport = {
   statOncePerTurn: false,
-  watcherInTime: false, // its fs.watch events come from another thread, late
+  watchReports: "in-order", // its fs.watch events come from another thread, in order but late
   syncFiles: {
     stat(path) {
       const info = Deno.statSync(path);

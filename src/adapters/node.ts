@@ -22,7 +22,7 @@ import { headOf, toRequest } from "./_node/request.js";
 export const workers: WorkerSupport = { bindsOwnPort: false };
 
 // Node's loop answers the requests it read in one poll phase before its setImmediate callbacks.
-export const store: StoreSupport = { statOncePerTurn: true, watcherInTime: true };
+export const store: StoreSupport = { statOncePerTurn: true, watchReports: "in-time" };
 
 export const serve: Serve = async (app, options) => {
   const { host, port, log, tls } = options;

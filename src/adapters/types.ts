@@ -50,11 +50,13 @@ export interface StoreSupport {
    */
   statOncePerTurn: boolean;
   /**
-   * fs.watch names every entry added, removed, renamed or rewritten before the next request is read
-   * (Node's inotify, read by libuv before the sockets that became readable after it), so a change
-   * it named is looked at alone, without reading the whole directory.
+   * How fs.watch reports the changes of the storage directory. "in-time": before the next request
+   * is read (Node's inotify, read by libuv before the sockets that became readable after it), so
+   * one more poll of the loop brings every report of a change made before a request. "in-order":
+   * in the order of the changes but late, so the store touches a file of its own and waits for its
+   * report (fs-store.ts, caughtUp).
    */
-  watcherInTime: boolean;
+  watchReports: "in-time" | "in-order";
   /** The directory store's blocking calls (the first scan, the directory check, the check of kept bytes), where the runtime has cheaper ones than node:fs. */
   syncFiles?: SyncFiles;
 }

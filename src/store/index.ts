@@ -44,7 +44,7 @@ export interface StoreOptions {
    */
   statOncePerTurn?: boolean;
   /** fs.watch names every change of the directory in time (src/adapters/types.ts, StoreSupport). */
-  watcherInTime?: boolean;
+  watchReports?: "in-time" | "in-order";
   /** The directory store's blocking calls, where the runtime has cheaper ones than node:fs (src/adapters/types.ts). */
   syncFiles?: SyncFiles;
 }
@@ -55,7 +55,7 @@ export const REDIRECT_SECONDS = 300;
 export async function openStore(opts: StoreOptions): Promise<PackageStore> {
   const namespace = opts.namespace ?? [];
   if ((opts.backend ?? "fs") === "fs") {
-    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn, watcherInTime: opts.watcherInTime, syncFiles: opts.syncFiles, indexWhenAsked: opts.indexWhenAsked });
+    return FsStore.open(FsStore.directoryFor(opts.storagePath, namespace), { log: opts.log, create: namespace.length > 0, sweep: opts.sweep, syncFirstScan: opts.beforeServing, statOncePerTurn: opts.statOncePerTurn, watchReports: opts.watchReports, syncFiles: opts.syncFiles, indexWhenAsked: opts.indexWhenAsked });
   }
   // Loaded only when chosen: a server on a directory never loads the object-storage code.
   const [{ S3Client }, { S3Store }] = await Promise.all([import("./s3/client.js"), import("./s3/s3-store.js")]);

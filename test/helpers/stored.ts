@@ -15,9 +15,14 @@ async function bucket(storage: string): Promise<{ client: S3Client; prefix: stri
   return { client: env.client, prefix: storagePrefix(storage) };
 }
 
-/** Packages, sidecars and uploads under way; not the server's own bookkeeping (documents, index cache). */
+/** The entries of a storage directory, less the server's watch mark (Bun, Deno: src/store/fs/fs-store.ts, caughtUp). */
+export async function directoryEntries(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => !n.startsWith(".watch_")).sort();
+}
+
+/** Packages, sidecars and uploads under way; not the server's own bookkeeping (documents, index cache, the watch mark). */
 export async function storedEntries(storage: string): Promise<string[]> {
-  if (!S3_BACKEND) return (await readdir(storage)).sort();
+  if (!S3_BACKEND) return directoryEntries(storage);
   const { client, prefix } = await bucket(storage);
   const keys: string[] = [];
   for await (const o of client.list(prefix)) {

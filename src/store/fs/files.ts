@@ -19,6 +19,8 @@ import { open, readFile, rename, rm, stat, utimes, type FileHandle } from "node:
 import { join } from "node:path";
 
 export const TEMP_PREFIX = ".tmp-";
+/** The watch mark's (fs-store.ts, caughtUp): never a document's, whose names have no underscore. */
+export const MARK_PREFIX = ".watch_";
 
 const STAMP_OFFSET_MS = -86_400_000;
 /** How far a stamp may differ from what it should be: utimes rounds to about a microsecond. */

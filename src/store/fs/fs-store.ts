@@ -20,8 +20,8 @@
 // and an fs.watch hint (which also sees files rewritten in place) tell, and
 // every open checks the file's identity before serving it.
 
-import { createHash } from "node:crypto";
-import { watch, type FSWatcher, type Stats } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { constants, watch, type FSWatcher, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setImmediate } from "node:timers";
@@ -34,6 +34,7 @@ import { errnoOf, translate } from "./errno.js";
 import {
   hashFile,
   identityOf,
+  MARK_PREFIX,
   nodeSyncFiles,
   readSidecar,
   readSidecarSync,
@@ -65,6 +66,8 @@ const READ_CHUNK = 64 * 1024;
 const SCAN_CONCURRENCY = 32;
 /** More names than this reported since the last look (a bulk copy; a flooded watcher may have dropped some): read the directory. */
 const NAMED_MAX = 256;
+/** How long to wait for the watcher's report of the mark (see caughtUp) before reading the directory instead. */
+const MARK_WAIT_MS = 250;
 /** Packages up to this size are kept in memory once read, up to SMALL_BODIES_BYTES in all. */
 const SMALL_BODY_BYTES = 256 * 1024;
 const SMALL_BODIES_BYTES = 64 * 1024 * 1024;
@@ -175,8 +178,11 @@ export interface FsStoreOptions {
   sweep?: boolean;
   /** Stat the directory once per turn of the event loop for current(), not per call (Node only: see directoryStateThisTurn). */
   statOncePerTurn?: boolean;
-  /** fs.watch names every change before the next request is read (Node only): what it named is looked at alone (rescanIfChanged). */
-  watcherInTime?: boolean;
+  /**
+   * How fs.watch reports (src/adapters/types.ts, StoreSupport): a change it named is then looked at
+   * alone (rescanIfChanged). Absent, the directory is read after any change not the store's own.
+   */
+  watchReports?: "in-time" | "in-order";
   /** Leave the first scan to the first read (the index is built by any read that finds it out of date). */
   indexWhenAsked?: boolean;
   /** The blocking calls, where the runtime has cheaper ones than node:fs (files.ts, SyncFiles). */
@@ -195,7 +201,8 @@ export class FsStore implements PackageStore {
   private dirState = ""; // the directory's inode and mtime when it was last scanned
   private turnState: string | null = null; // its state as stat'ed in this turn of the event loop
   private readonly statOncePerTurn: boolean;
-  private readonly watcherInTime: boolean;
+  /** How the watcher reports (src/adapters/types.ts); without it, every change not the store's own is looked for by reading the directory. */
+  private readonly watchReports: "in-time" | "in-order" | undefined;
   private readonly files: SyncFiles;
   private readonly changing = new Map<string, number>(); // names this store is changing itself right now (how many times)
   private dirty = true;
@@ -211,7 +218,12 @@ export class FsStore implements PackageStore {
   private healthCache: { at: number; dirState: string; health: Omit<StoreHealth, "indexed"> } | null = null;
   private rescanAll = true; // the next scan stats every file, not only the ones the watcher named
   private suspects = new Set<string>(); // names the watcher saw change
-  private heard = false; // the watcher reported something (a dot-file too) since the directory's state was recorded
+  private reports = 0; // the watcher's reports (of dot-files too, not of the mark)
+  private reportsAtState = 0; // how many there had been when the directory's recorded state was taken
+  private mark: { handle: FileHandle; name: string; readyAt: number } | null | undefined; // see caughtUp; null: none can be made
+  private marksSent = 0;
+  private marksSeen = 0;
+  private markReported: (() => void) | null = null;
   private readonly pending = new Map<string, FileStat>(); // found without a trusted digest, waiting to be hashed
   private hashing = false;
   private readonly smallBodies = new Map<string, { identity: Identity; bytes: Uint8Array }>(); // by name, oldest first
@@ -224,7 +236,7 @@ export class FsStore implements PackageStore {
   ) {
     this.log = opts.log ?? (() => {});
     this.statOncePerTurn = opts.statOncePerTurn === true;
-    this.watcherInTime = opts.watcherInTime === true;
+    this.watchReports = opts.watchReports;
     this.files = opts.syncFiles ?? nodeSyncFiles;
   }
 
@@ -248,7 +260,7 @@ export class FsStore implements PackageStore {
       // Leftovers of a crash. Not in a WORKERS worker: a sibling may be receiving into one right now.
       if (opts.sweep !== false) {
         for (const name of opts.syncFirstScan ? store.files.list(dir).map((e) => e.name) : await readdir(dir)) {
-          if (name.startsWith(TEMP_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
+          if (name.startsWith(TEMP_PREFIX) || name.startsWith(MARK_PREFIX)) await rm(join(dir, name), { force: true, recursive: true });
         }
       }
     } catch (err) {
@@ -270,6 +282,7 @@ export class FsStore implements PackageStore {
   async close(): Promise<void> {
     this.watcher?.close();
     this.watcher = null;
+    await this.dropMark();
   }
 
   listings(): number {
@@ -547,8 +560,8 @@ export class FsStore implements PackageStore {
     } finally {
       if (--this.ownChanges === 0 && this.ownTrusted && !this.dirty && !this.scanning) {
         // No "unconfirmed" mark (see confirmed): a change in the same tick is the watcher's to report, as above.
+        this.reportsAtState = this.reports;
         this.dirState = this.directoryState();
-        this.heard = false;
         this.turnState = null;
       }
     }
@@ -643,26 +656,36 @@ export class FsStore implements PackageStore {
   }
 
   private async rescanIfChanged(): Promise<void> {
+    let reportsAtState = this.reports;
     let state = this.directoryState();
     if (state === "") throw await translate(Object.assign(new Error("no storage directory"), { code: "ENOENT" }), this.dir);
     if (this.seenAt(state)) return;
+    if (this.watchReports === "in-order" && this.mark === undefined) {
+      // Made before the state is taken, so that its making is no change anybody looks for.
+      await this.makeMark();
+      reportsAtState = this.reports;
+      state = this.directoryState();
+    }
     // Where the watcher names every change in time, a look at the names it gave is enough: another
     // process's upload (WORKERS) costs a stat and a sidecar read, not a read of the directory. Its
     // reports of the changes made before the stat above are read by the loop's next poll: the
     // second turn from here comes after it (a wait shorter than a read).
-    let named = this.watcherInTime && this.watcher !== null && !this.rescanAll && Number(state.split(":")[0]) === this.watchedIno;
+    // Elsewhere (Bun, Deno) the watcher's reports come in order but late: its report of a touch of a
+    // file of ours, made after the stat, says every change before it has been reported.
+    const ino = Number(state.split(":")[0]);
+    let named = this.watchReports !== undefined && this.watcher !== null && !this.rescanAll && ino === this.watchedIno;
     if (named) {
-      await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
-      state = this.directoryState();
-      if (this.seenAt(state)) return;
+      if (this.watchReports === "in-time") await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+      else named = await this.caughtUp();
+      if (this.seenAt(this.directoryState())) return;
       // Only when it reported something since the last look (and was not lost for words, nor
       // flooded, and the directory is still the one it watches); otherwise the directory is read.
-      named = (this.dirty || this.heard) && !this.rescanAll && this.suspects.size <= NAMED_MAX && Number(state.split(":")[0]) === this.watchedIno;
+      // The state recorded is the one from before the wait: every change before it was reported.
+      named &&= (this.dirty || this.reports > this.reportsAtState) && !this.rescanAll && this.suspects.size <= NAMED_MAX && ino === this.watchedIno;
     }
-    const ino = Number(state.split(":")[0]);
     // Recorded before reading, so a change made during the scan triggers another one.
     this.dirty = false;
-    this.heard = false;
+    this.reportsAtState = reportsAtState;
     this.dirState = confirmed(state);
     this.turnState = null;
     this.watch(ino);
@@ -677,6 +700,61 @@ export class FsStore implements PackageStore {
     if (this.ownChanges > 0) this.ownTrusted = this.watcher !== null && !this.dirty;
   }
 
+  /**
+   * Touches the mark (a dot-file of this store's, made when first needed, removed at close and
+   * swept at start like temp files) and waits for the
+   * watcher to report it: its reports come in the order of the changes, so once that one is in,
+   * so is every change made before the touch. False when there is no mark, or the report did not
+   * come in time (the directory is read instead). The touch changes the file's times, not the
+   * directory's mtime, and never its name, so it is nobody's change of a package.
+   */
+  private async caughtUp(): Promise<boolean> {
+    const mark = this.mark;
+    if (!mark || performance.now() < mark.readyAt) return false;
+    const wanted = ++this.marksSent;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reported = new Promise<boolean>((resolve) => {
+      this.markReported = () => this.marksSeen >= wanted && resolve(true);
+      timer = setTimeout(() => resolve(false), MARK_WAIT_MS);
+    });
+    try {
+      const now = new Date();
+      await mark.handle.utimes(now, now);
+      if (await reported) return true;
+    } catch {
+      // A volume that refuses it: read the directory.
+    } finally {
+      clearTimeout(timer);
+      this.markReported = null;
+    }
+    await this.dropMark(); // lost, or reported too late: a new one next time, counted afresh
+    return false;
+  }
+
+  /**
+   * Makes the mark, opened read-only (a file open for writing would keep the volume from being
+   * remounted read-only). Deno reports its creation as a change too, which must not be taken for a
+   * touch's: made before the watcher starts (with the first scan), nothing is reported of it;
+   * made again later, it is used once its creation must have been reported.
+   */
+  private async makeMark(): Promise<void> {
+    const name = MARK_PREFIX + randomBytes(8).toString("hex");
+    const readyAt = this.watcher === null ? 0 : performance.now() + MARK_WAIT_MS;
+    this.mark = await open(join(this.dir, name), constants.O_RDONLY | constants.O_CREAT | constants.O_EXCL).then(
+      (handle) => ({ handle, name, readyAt }),
+      () => null, // a read-only volume, say: no mark, the directory is read instead
+    );
+  }
+
+  private async dropMark(): Promise<void> {
+    const mark = this.mark;
+    if (!mark) return;
+    this.mark = undefined;
+    this.marksSent = this.marksSeen = 0;
+    await mark.handle.close().catch(() => {});
+    await this.ownChange(() => rm(join(this.dir, mark.name), { force: true })).catch(() => {});
+  }
+
   /** Whether the index is up to date with the directory in `state`, as far as this store knows: no change noticed. */
   private seenAt(state: string): boolean {
     return !this.dirty && (state === this.dirState || (this.ownChanges > 0 && this.ownTrusted));
@@ -685,14 +763,21 @@ export class FsStore implements PackageStore {
   /** Watches the directory for hints of change; again when it was replaced (removed and created anew). */
   private watch(ino: number): void {
     if (ino === this.watchedIno) return;
+    if (this.watcher && this.mark) void this.dropMark(); // it was in the directory that was replaced
     this.watcher?.close();
     this.watcher = null;
     this.watchedIno = ino;
     try {
-      this.watcher = watch(this.dir, { persistent: false }, (_event, filename) => {
+      this.watcher = watch(this.dir, { persistent: false }, (event, filename) => {
         // Some runtimes report a path rather than the entry's name: its last segment is the name.
         const name = filename ? basename(filename.toString()) : undefined;
-        this.heard = true;
+        const mark = this.mark;
+        if (name !== undefined && name === mark?.name) {
+          if (event === "change" && performance.now() >= mark.readyAt) this.marksSeen++;
+          this.markReported?.();
+          return;
+        }
+        this.reports++;
         if (name?.startsWith(".")) return; // temp files and documents: no package changed
         const pkg = name && (name.toLowerCase().endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name);
         if (pkg && !this.reportIsNews(pkg)) return;
