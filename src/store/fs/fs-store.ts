@@ -701,12 +701,12 @@ export class FsStore implements PackageStore {
   }
 
   /**
-   * Touches the mark (a dot-file of this store's, made when first needed, removed at close and
-   * swept at start like temp files) and waits for the
-   * watcher to report it: its reports come in the order of the changes, so once that one is in,
-   * so is every change made before the touch. False when there is no mark, or the report did not
-   * come in time (the directory is read instead). The touch changes the file's times, not the
-   * directory's mtime, and never its name, so it is nobody's change of a package.
+   * Touches the mark (a dot-file of this store's, made with the first scan, removed at close and
+   * swept at start like temp files) and waits for the watcher to report it: its reports come in
+   * the order of the changes, so once that one is in, so is every change made before the touch.
+   * False when there is no mark, or the report did not come in time (the directory is read
+   * instead). The touch changes the file's times, not the directory's mtime, and never its name,
+   * so it is nobody's change of a package.
    */
   private async caughtUp(): Promise<boolean> {
     const mark = this.mark;
