@@ -107,7 +107,6 @@ function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
   let all: Parsed[] | undefined;
   let releases: Release[] | undefined;
   let latest: Release | undefined;
-  let releaseById: Map<number, Release> | undefined;
   const model: ReleaseModel = {
     get releases() {
       return (releases ??= groupReleases((all ??= packages.map(parsed))));
@@ -115,7 +114,7 @@ function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
     get latest() {
       return (latest ??= latestRelease((all ??= packages.map(parsed))));
     },
-    release: (id) => (releaseById ??= new Map([...model.releases.map((r): [number, Release] => [r.id, r]), [model.latest.id, model.latest]])).get(id),
+    release: releaseLookup(() => model),
     byTag(tag) {
       if (tag === LATEST_TAG) return model.latest;
       const key = tag === UNVERSIONED_TAG ? tag : tag.replace(/^v(?=\d)/, "");
@@ -124,6 +123,19 @@ function buildModel(packages: readonly PackageEntry[]): ReleaseModel {
     asset: assetIndex(packages),
   };
   return model;
+}
+
+/** Id → release (the latest view among them), for a model's releases; built on the first lookup. */
+export function releaseLookup(of: () => Pick<ReleaseModel, "releases" | "latest">): (id: number) => Release | undefined {
+  let byId: Map<number, Release> | undefined;
+  return (id) => {
+    if (!byId) {
+      const { releases, latest } = of();
+      byId = new Map(releases.map((r) => [r.id, r]));
+      byId.set(latest.id, latest);
+    }
+    return byId.get(id);
+  };
 }
 
 /** Versioned releases, highest version first, then the unversioned release if any. */

@@ -12,7 +12,7 @@
 //   --latest` sends) wins its families and gives the view its tag, until a
 //   later package or another release made latest supersedes it.
 
-import { assetIndex, releaseModel, stableId, type Release, type ReleaseModel } from "../releases.js";
+import { assetIndex, releaseLookup, releaseModel, stableId, type Release, type ReleaseModel } from "../releases.js";
 import type { PackageEntry } from "../store/index.js";
 import { compareVersions, parseName, parseVersion } from "../version.js";
 import type { ReleaseRecord, ReleasesDocument } from "./release-records.js";
@@ -75,7 +75,6 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
   // Each part below is worked out when first asked for (GET /latest after an upload asks for one).
   let releases: Release[] | undefined;
   let latest: Release | undefined;
-  let releaseById: Map<number, Release> | undefined;
   let owner: Map<string, Release> | undefined;
   const hidden = new Set(viewerSeesDrafts ? [] : doc.releases.filter((r) => r.draft).flatMap((r) => r.assets));
   const model: RepositoryModel = {
@@ -85,7 +84,7 @@ function build(packages: readonly PackageEntry[], doc: ReleasesDocument, viewerS
     get latest() {
       return (latest ??= latestView(packages, doc, explicit));
     },
-    release: (id) => (releaseById ??= new Map([...model.releases.map((r): [number, Release] => [r.id, r]), [model.latest.id, model.latest]])).get(id),
+    release: releaseLookup(() => model),
     byTag(tag) {
       if (tag === "latest") return model.latest;
       const exact = model.releases.find((r) => r.record && r.tag === tag);

@@ -28,6 +28,7 @@ import { setImmediate } from "node:timers";
 import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { DocumentChange, KeptBytes, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
 import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError } from "../errors.js";
+import { publicEntry } from "../public-entry.js";
 import { InTurn, updateInTurn } from "../in-turn.js";
 import { uploadChunks } from "../upload-chunks.js";
 import { errnoOf, translate } from "./errno.js";
@@ -410,7 +411,7 @@ export class FsStore implements PackageStore {
       await rm(own.path, { force: true }).catch(() => {});
       throw new InvalidNameError(problem);
     }
-    return this.exclusive(() => this.ownChange(() => this.changingName(name, async () => {
+    return this.exclusive(() => this.ownChange(async () => {
       const path = join(this.dir, name);
       let existing: Stats | null = null;
       let sidecarTemp: string | null = null;
@@ -449,7 +450,7 @@ export class FsStore implements PackageStore {
       this.index.set(name, entry);
       this.changed();
       return { entry: publicEntry(entry), replaced: existing !== null };
-    })));
+    }, name));
   }
 
   remove(name: string): Promise<boolean> {
@@ -460,7 +461,7 @@ export class FsStore implements PackageStore {
       } catch (err) {
         throw await translate(err, this.dir);
       }
-      return this.ownChange(() => this.changingName(name, async () => {
+      return this.ownChange(async () => {
         try {
           await rm(join(this.dir, name), { force: true });
           await rm(join(this.dir, name + SIDECAR_SUFFIX), { force: true });
@@ -472,7 +473,7 @@ export class FsStore implements PackageStore {
         this.dropSmall(name);
         this.changed();
         return true;
-      }));
+      }, name);
     });
   }
 
@@ -551,31 +552,27 @@ export class FsStore implements PackageStore {
    * recorded as seen. Anyone else's change in that time is reported by the
    * watcher by name (its reports of ours are told apart: reportIsNews): without a
    * watcher nothing is taken as ours, and the next request reads the
-   * directory, as after any change.
+   * directory, as after any change. With `name`, the change is of that
+   * package (or its sidecar) and ends by updating its entry: the watcher's
+   * reports of the name meanwhile are ours.
    */
-  private async ownChange<T>(change: () => Promise<T>): Promise<T> {
+  private async ownChange<T>(change: () => Promise<T>, name?: string): Promise<T> {
     if (this.ownChanges++ === 0) this.ownTrusted = this.watcher !== null && !this.dirty && !this.scanning && unconfirmedAs(this.dirState, this.directoryState());
+    if (name !== undefined) this.changing.set(name, (this.changing.get(name) ?? 0) + 1);
     try {
       return await change();
     } finally {
+      if (name !== undefined) {
+        const left = this.changing.get(name)! - 1;
+        if (left > 0) this.changing.set(name, left);
+        else this.changing.delete(name);
+      }
       if (--this.ownChanges === 0 && this.ownTrusted && !this.dirty && !this.scanning) {
         // No "unconfirmed" mark (see confirmed): a change in the same tick is the watcher's to report, as above.
         this.reportsAtState = this.reports;
         this.dirState = this.directoryState();
         this.turnState = null;
       }
-    }
-  }
-
-  /** Runs a change of `name` (or its sidecar) that ends by updating the index: the watcher's reports of it meanwhile are ours. */
-  private async changingName<T>(name: string, change: () => Promise<T>): Promise<T> {
-    this.changing.set(name, (this.changing.get(name) ?? 0) + 1);
-    try {
-      return await change();
-    } finally {
-      const left = this.changing.get(name)! - 1;
-      if (left === 0) this.changing.delete(name);
-      else this.changing.set(name, left);
     }
   }
 
@@ -589,7 +586,7 @@ export class FsStore implements PackageStore {
    * package's identity does.
    */
   private reportIsNews(name: string): boolean {
-    if (this.changing.has(name)) return false;
+    if (this.changing.has(name)) return false; // see ownChange
     const known = this.index.get(name);
     try {
       return !(known && sameIdentity(known, identityOf(this.files.stat(join(this.dir, name)))));
@@ -954,7 +951,7 @@ export class FsStore implements PackageStore {
     if (!sameIdentity(identity, identityOf(await stat(path)))) return null; // changed while hashed
     try {
       // Stamped with the ctime the bytes had when hashed: if they changed since, it no longer matches.
-      await this.ownChange(() => this.changingName(name, () => writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256, st.ctimeMs)));
+      await this.ownChange(() => writeFileAtomic(this.dir, name + SIDECAR_SUFFIX, sha256, st.ctimeMs), name);
     } catch (err) {
       this.log(`could not write the checksum file of ${name} (${(err as Error).message}); its digest is kept in memory`);
     }
@@ -982,21 +979,7 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) =>
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-const publicEntries = new WeakMap<Indexed, PackageEntry>();
 
-/**
- * What the rest of the server sees of an index entry: the same object for as long as the entry
- * stands, so what is derived from it once (its asset id, its parsed name: src/releases.ts) is
- * not derived again for every package each time another one changes.
- */
-function publicEntry(indexed: Indexed): PackageEntry {
-  let entry = publicEntries.get(indexed);
-  if (!entry) {
-    const { name, size, sha256, createdAt } = indexed;
-    publicEntries.set(indexed, (entry = { name, size, sha256, createdAt }));
-  }
-  return entry;
-}
 
 /** Documents are dot-files beside the packages, so they are never taken for packages. */
 function documentFile(key: string): string {

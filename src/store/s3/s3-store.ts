@@ -21,6 +21,7 @@ import { nameProblem, SIDECAR_SUFFIX } from "../../names.js";
 import type { DocumentChange, PackageEntry, PackageReader, PackageStore, StagedUpload, StoreHealth } from "../contract.js";
 import { ConflictError, InvalidNameError, StorageUnavailableError, StoreError } from "../errors.js";
 import { InTurn, updateInTurn } from "../in-turn.js";
+import { publicEntry } from "../public-entry.js";
 import { S3Error, type HeadInfo, type ObjectInfo, type S3Client } from "./client.js";
 import { s3Problem, translateS3 } from "./errors.js";
 import { uploadStream } from "./upload.js";
@@ -150,6 +151,7 @@ export class S3Store implements PackageStore {
   private healthCache: { at: number; health: StoreHealth } | null = null;
   private cacheDirty = false;
   private noted: Promise<void> | null = null; // looking again at names a WORKERS sibling changed
+  protected listed = 0; // times the bucket was listed (listTop)
   private readonly skipped = new Map<string, string>();
   protected readonly client: S3Client;
   protected readonly prefix: string;
@@ -246,8 +248,6 @@ export class S3Store implements PackageStore {
   current(): boolean {
     return this.noted === null && performance.now() - this.refreshedAt <= this.opts.refreshIntervalMs;
   }
-
-  protected listed = 0; // times the bucket was listed (listTop)
 
   listings(): number {
     return this.listed;
@@ -697,10 +697,6 @@ export class S3Store implements PackageStore {
     this.sorted = null;
     for (const listener of this.listeners) listener();
   }
-}
-
-export function publicEntry({ name, size, sha256, createdAt }: PackageEntry): PackageEntry {
-  return { name, size, sha256, createdAt };
 }
 
 export function checkDocumentKey(key: string): void {
